@@ -1,0 +1,38 @@
+# Every target sets up what it needs: a virtual environment in .venv with the companion and the
+# book/test tools (torch pinned to the 2.13.0 CPU build).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup book test unit nbval html notebooks clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build .
+	@echo "Book written to _build/html/index.html"
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+
+nbval: $(STAMP)
+	$(BIN)/python -m pytest -q --nbval --nbval-current-env book/
+
+html: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+test: unit nbval html
+
+notebooks: $(STAMP)
+	for nb in book/*.ipynb; do $(BIN)/jupyter-execute --inplace --timeout=600 "$$nb" || exit 1; done
+
+clean:
+	rm -rf _build

@@ -1,0 +1,115 @@
+"""A layered network of stochastic units, batched over independent runs.
+
+Every tensor has a leading runs axis ``R``: weights are ``(R, n_in, n_out)``, biases ``(R, n_out)``
+and layer values ``(R, B, n)``. Ten independent runs are therefore one batched computation,
+each run with its own weights. Layer ``l`` draws ``H^l ~ pi_l(H^{l-1}, .; W^l)`` with
+``H^0 = S`` and ``H^L = A`` (Sec. 2 of seed 002).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+DTYPE = torch.float64
+
+
+@dataclass
+class Layer:
+    weight: torch.Tensor  # (R, n_in, n_out)
+    bias: torch.Tensor  # (R, n_out)
+    units: object
+
+    def preact(self, x):
+        """``z = x W + b`` for input ``x`` of shape ``(R, B, n_in)``."""
+        return torch.baddbmm(self.bias.unsqueeze(1), x, self.weight)
+
+    def weight_grads(self, x, dz):
+        """Batch mean of the per-sample gradients ``(x^T dz, dz)`` given ``dz = d(.)/dz``."""
+        batch = x.shape[1]
+        return torch.bmm(x.transpose(1, 2), dz) / batch, dz.mean(1)
+
+    def input_grad(self, dz):
+        """Gradient with respect to the layer's input: ``dz W^T``."""
+        return torch.bmm(dz, self.weight.transpose(1, 2))
+
+
+@dataclass
+class Network:
+    layers: list
+
+    @property
+    def runs(self) -> int:
+        return self.layers[0].weight.shape[0]
+
+    @property
+    def sizes(self) -> list:
+        return [self.layers[0].weight.shape[1]] + [layer.weight.shape[2] for layer in self.layers]
+
+    def parameters(self) -> list:
+        """``[W^1, b^1, W^2, b^2, ...]``, the order every gradient list follows."""
+        return [p for layer in self.layers for p in (layer.weight, layer.bias)]
+
+    def check_state(self, state):
+        if state.dim() != 3 or state.shape[0] != self.runs or state.shape[2] != self.sizes[0]:
+            raise ValueError(
+                f"state must have shape (runs={self.runs}, batch, {self.sizes[0]}), got {tuple(state.shape)}"
+            )
+
+
+def run_seeds(seed: int, runs: int) -> list:
+    """One independent integer seed per run, derived from ``seed`` (run ``r`` never depends on ``runs``)."""
+    children = np.random.SeedSequence(seed).spawn(runs)
+    return [int(c.generate_state(1, dtype=np.uint64)[0] >> 1) for c in children]
+
+
+def init_network(sizes, units, runs: int, seed: int, bias_range: float = 0.0, dtype=DTYPE) -> Network:
+    """Weights uniform in ``+-sqrt(6 / (fan_in + fan_out))``, biases uniform in ``+-bias_range``.
+
+    ``sizes`` lists the layer widths from the input to the output, ``units`` the unit family of
+    each of the ``len(sizes) - 1`` layers. Run ``r`` is initialised from its own seed.
+    """
+    sizes = list(sizes)
+    if len(sizes) < 2 or any(not isinstance(n, int) or n < 1 for n in sizes):
+        raise ValueError(f"sizes must list at least two positive integers, got {sizes!r}")
+    if len(units) != len(sizes) - 1:
+        raise ValueError(f"units must give one unit family per layer ({len(sizes) - 1}), got {len(units)}")
+    if not isinstance(runs, int) or runs < 1:
+        raise ValueError(f"runs must be a positive integer, got {runs!r}")
+    if bias_range < 0:
+        raise ValueError(f"bias_range must be non-negative, got {bias_range!r}")
+    gens = [torch.Generator().manual_seed(s) for s in run_seeds(seed, runs)]
+    layers = []
+    for n_in, n_out, unit in zip(sizes[:-1], sizes[1:], units):
+        bound = (6.0 / (n_in + n_out)) ** 0.5
+        w = torch.stack([(torch.rand(n_in, n_out, generator=g, dtype=dtype) * 2 - 1) * bound for g in gens])
+        b = torch.stack([(torch.rand(n_out, generator=g, dtype=dtype) * 2 - 1) * bias_range for g in gens])
+        layers.append(Layer(w, b, unit))
+    return Network(layers)
+
+
+def sample(net: Network, state, generator=None, noise=None) -> list:
+    """Sample every layer in turn: returns ``[H^0 = S, H^1, ..., H^L = A]``.
+
+    ``noise`` (one standard-noise tensor per layer, see ``Units.from_noise``) replaces the
+    generator's draws, so the same noise can drive a batched and a separate computation.
+    """
+    net.check_state(state)
+    values = [state]
+    for l, layer in enumerate(net.layers):
+        z = layer.preact(values[-1])
+        u = layer.units.noise(z, generator) if noise is None else noise[l]
+        values.append(layer.units.from_noise(z, u))
+    return values
+
+
+def sample_deterministic_hidden(net: Network, state, generator=None) -> list:
+    """Hidden layers output their means (an ordinary ANN); only the output layer samples."""
+    net.check_state(state)
+    values = [state]
+    for layer in net.layers[:-1]:
+        values.append(layer.units.mean(layer.preact(values[-1])))
+    out = net.layers[-1]
+    values.append(out.units.sample(out.preact(values[-1]), generator))
+    return values

@@ -1,0 +1,38 @@
+"""Single-step tasks (contextual bandits), batched over runs."""
+from __future__ import annotations
+
+import torch
+
+from .network import DTYPE
+
+
+class Multiplexer:
+    """The k-bit multiplexer: ``k`` address bits select one of ``2**k`` data bits (Sec. 5.1 of seed 002).
+
+    States are drawn uniformly from ``{-1, +1}^(k + 2**k)``; the address is read from the first
+    ``k`` entries (most significant first). The agent's action (0 or 1, meaning -1 or +1) earns
+    +1 if it equals the selected data bit and -1 otherwise.
+    """
+
+    def __init__(self, k: int):
+        if not isinstance(k, int) or not 1 <= k <= 6:
+            raise ValueError(f"k (address bits) must be an integer from 1 to 6, got {k!r}")
+        self.k = k
+        self.n_inputs = k + 2**k
+        self.n_actions = 2
+
+    def sample(self, runs: int, batch: int, generator=None):
+        """States of shape ``(runs, batch, k + 2**k)`` with entries -1 or +1."""
+        bits = torch.randint(0, 2, (runs, batch, self.n_inputs), generator=generator)
+        return (2 * bits - 1).to(DTYPE)
+
+    def target(self, state):
+        """The selected data bit, in {0, 1}."""
+        bits = (state > 0).long()
+        powers = 2 ** torch.arange(self.k - 1, -1, -1)
+        address = (bits[..., : self.k] * powers).sum(-1)
+        return bits[..., self.k :].gather(-1, address.unsqueeze(-1)).squeeze(-1)
+
+    def reward(self, state, action):
+        """+1 where ``action`` (0/1) equals the target, -1 elsewhere; shape ``(R, B)``."""
+        return torch.where(action.long() == self.target(state), 1.0, -1.0).to(DTYPE)

@@ -1,0 +1,158 @@
+"""Unit families: the stochastic "agents" a network is built from.
+
+Every family maps a pre-activation ``z`` (shape ``(R, B, n)``: runs, batch, units) to a
+distribution over the layer's values ``h``. Each family gives
+
+- ``mean(z)``: the expected value of ``h``;
+- ``from_noise(z, u)``: a sample built from standard noise ``u`` (so batched and separate
+  runs can be fed identical noise), and ``sample(z, generator)``;
+- ``log_prob(h, z)``: ``log pi(h | z)`` summed over the units of the layer, shape ``(R, B)``;
+- ``dlogp_dz(h, z)``: its gradient with respect to ``z`` in closed form. The gradient with
+  respect to the weights and to the layer's input follow by the chain rule
+  (:meth:`companion.network.Layer.weight_grads`, :meth:`companion.network.Layer.input_grad`).
+
+Shapes broadcast, so ``h`` and ``z`` may carry extra leading axes (used for enumeration).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+ACTIVATIONS = ("softplus", "relu", "linear")
+
+
+def _check_positive(name: str, value: float) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0 or math.isinf(value):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+class Normal:
+    """Normal units: ``h ~ N(f(z), var)`` with ``f`` softplus, ReLU or linear (eq. of Sec. 2, seed 002).
+
+    The linear case is the normal output unit used for continuous actions, critics and regression.
+    """
+
+    def __init__(self, activation: str = "softplus", var: float = 1.0):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+        self.activation = activation
+        self.var = _check_positive("var", var)
+
+    def __repr__(self) -> str:
+        return f"Normal(activation={self.activation!r}, var={self.var})"
+
+    def mean(self, z):
+        if self.activation == "softplus":
+            return F.softplus(z)
+        if self.activation == "relu":
+            return torch.relu(z)
+        return z
+
+    def mean_slope(self, z):
+        """``f'(z)``, the derivative of the mean with respect to the pre-activation."""
+        if self.activation == "softplus":
+            return torch.sigmoid(z)
+        if self.activation == "relu":
+            return (z > 0).to(z.dtype)
+        return torch.ones_like(z)
+
+    def noise(self, z, generator=None):
+        return torch.randn(z.shape, generator=generator, dtype=z.dtype, device=z.device)
+
+    def from_noise(self, z, u):
+        return self.mean(z) + math.sqrt(self.var) * u
+
+    def sample(self, z, generator=None):
+        return self.from_noise(z, self.noise(z, generator))
+
+    def log_prob(self, h, z):
+        err = h - self.mean(z)
+        return (-0.5 * err**2 / self.var).sum(-1) - 0.5 * h.shape[-1] * math.log(2 * math.pi * self.var)
+
+    def dlogp_dz(self, h, z):
+        return (h - self.mean(z)) / self.var * self.mean_slope(z)
+
+    def action(self, h):
+        """The value handed to the environment: the real vector itself."""
+        return h
+
+
+class Bernoulli:
+    """Bernoulli-logistic units: ``h in {0, 1}``, ``Pr(h = 1) = sigmoid(z)``."""
+
+    def __repr__(self) -> str:
+        return "Bernoulli()"
+
+    def mean(self, z):
+        return torch.sigmoid(z)
+
+    def noise(self, z, generator=None):
+        return torch.rand(z.shape, generator=generator, dtype=z.dtype, device=z.device)
+
+    def from_noise(self, z, u):
+        return (u < torch.sigmoid(z)).to(z.dtype)
+
+    def sample(self, z, generator=None):
+        return self.from_noise(z, self.noise(z, generator))
+
+    def log_prob(self, h, z):
+        return (h * F.logsigmoid(z) + (1 - h) * F.logsigmoid(-z)).sum(-1)
+
+    def dlogp_dz(self, h, z):
+        return h - torch.sigmoid(z)
+
+    def action(self, h):
+        """A single Bernoulli output gives the action 0 or 1."""
+        if h.shape[-1] != 1:
+            raise ValueError(f"a Bernoulli output layer must have 1 unit to give an action, got {h.shape[-1]}")
+        return h[..., 0]
+
+
+class Softmax:
+    """One categorical output over ``n`` actions, ``Pr(a) = softmax(z / T)_a``, values one-hot."""
+
+    def __init__(self, temperature: float = 1.0):
+        self.temperature = _check_positive("temperature", temperature)
+
+    def __repr__(self) -> str:
+        return f"Softmax(temperature={self.temperature})"
+
+    def probs(self, z):
+        return torch.softmax(z / self.temperature, dim=-1)
+
+    mean = probs
+
+    def noise(self, z, generator=None):
+        return torch.rand(z.shape[:-1] + (1,), generator=generator, dtype=z.dtype, device=z.device)
+
+    def from_noise(self, z, u):
+        """Inverse-CDF sampling: the first action whose cumulative probability exceeds ``u``."""
+        cdf = self.probs(z).cumsum(-1)
+        index = (cdf < u).sum(-1).clamp(max=z.shape[-1] - 1)
+        return F.one_hot(index, z.shape[-1]).to(z.dtype)
+
+    def sample(self, z, generator=None):
+        return self.from_noise(z, self.noise(z, generator))
+
+    def log_prob(self, h, z):
+        return (h * torch.log_softmax(z / self.temperature, dim=-1)).sum(-1)
+
+    def dlogp_dz(self, h, z):
+        return (h - self.probs(z)) / self.temperature
+
+    def action(self, h):
+        """The index of the chosen action."""
+        return h.argmax(-1)
+
+
+UNIT_TYPES = {"normal": Normal, "bernoulli": Bernoulli, "softmax": Softmax}
+
+
+def make_units(kind: str, **params):
+    """Build a unit family by name: ``"normal"``, ``"bernoulli"`` or ``"softmax"``."""
+    if kind not in UNIT_TYPES:
+        raise ValueError(f"unit type must be one of {tuple(UNIT_TYPES)}, got {kind!r}")
+    return UNIT_TYPES[kind](**params)
