@@ -3,7 +3,7 @@
 Every tensor has a leading runs axis ``R``: weights are ``(R, n_in, n_out)``, biases ``(R, n_out)``
 and layer values ``(R, B, n)``. Ten independent runs are therefore one batched computation,
 each run with its own weights. Layer ``l`` draws ``H^l ~ pi_l(H^{l-1}, .; W^l)`` with
-``H^0 = S`` and ``H^L = A`` (Sec. 2 of seed 002).
+``H^0 = S`` and ``H^L = A`` (Sec. 2 of [MAP]).
 """
 from __future__ import annotations
 

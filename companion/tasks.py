@@ -7,7 +7,7 @@ from .network import DTYPE
 
 
 class Multiplexer:
-    """The k-bit multiplexer: ``k`` address bits select one of ``2**k`` data bits (Sec. 5.1 of seed 002).
+    """The k-bit multiplexer: ``k`` address bits select one of ``2**k`` data bits (Sec. 5.1 of [MAP]).
 
     States are drawn uniformly from ``{-1, +1}^(k + 2**k)``; the address is read from the first
     ``k`` entries (most significant first). The agent's action (0 or 1, meaning -1 or +1) earns

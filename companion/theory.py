@@ -49,7 +49,7 @@ def exact_gradient(net, states, state_probs, reward_table) -> list:
 
 
 def monte_carlo_reinforce(net, states, state_probs, reward_table, samples: int, chunk: int, seed: int = 0):
-    """Running Monte-Carlo means of the global REINFORCE estimate (eq. 3 of seed 002).
+    """Running Monte-Carlo means of the global REINFORCE estimate (eq. 3 of [MAP]).
 
     Draws ``samples`` (state, hidden, action) triples per run in chunks of ``chunk`` and returns
     ``(counts, means)``: after ``counts[i]`` samples, ``means[i]`` is the list of mean updates.

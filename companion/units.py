@@ -30,7 +30,7 @@ def _check_positive(name: str, value: float) -> float:
 
 
 class Normal:
-    """Normal units: ``h ~ N(f(z), var)`` with ``f`` softplus, ReLU or linear (eq. of Sec. 2, seed 002).
+    """Normal units: ``h ~ N(f(z), var)`` with ``f`` softplus, ReLU or linear (Sec. 2 of [MAP]).
 
     The linear case is the normal output unit used for continuous actions, critics and regression.
     """

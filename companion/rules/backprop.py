@@ -23,14 +23,14 @@ def backprop_update(net, values, reward) -> list:
 
     ``values[0]`` is the state and ``values[-1]`` the sampled action (from
     :func:`companion.network.sample_deterministic_hidden`); every layer's gradient is found by
-    autograd through the deterministic hidden layers ("backprop" in seeds 000 and 004),
+    autograd through the deterministic hidden layers ("backprop" in [MAP] and [REVIEW]),
     averaged over the batch, in the order of ``Network.parameters``.
     """
     return _output_log_prob_grads(net, values, reward, [0.0] * len(net.layers))
 
 
 def reparam_update(net, values, reward) -> list:
-    """Eq. (10) of seed 002: backprop with the reparameterisation trick in a network of normal units.
+    """Eq. (10) of [MAP]: backprop with the reparameterisation trick in a network of normal units.
 
     Each hidden layer is written ``H^l = f(W^l H^{l-1}) + sigma_l Z^l``; the noise ``sigma_l Z^l``
     is read off the sampled ``values`` and held fixed while autograd differentiates

@@ -24,7 +24,7 @@ def layer_log_prob_grads(net, values, weights=None) -> list:
 
 
 def reinforce_update(net, values, reward) -> list:
-    """Eq. (3) of seed 002 (eq. (2) of seed 001): ``R * grad_{W^l} log pi_l(H^{l-1}, H^l; W^l)``.
+    """Eq. (3) of [MAP] (eq. (2) of [REVIEW]): ``R * grad_{W^l} log pi_l(H^{l-1}, H^l; W^l)``.
 
     ``values`` are the sampled layers ``[S, H^1, ..., A]``, ``reward`` has shape ``(R, B)``;
     the update is averaged over the batch. It follows the gradient of the expected reward

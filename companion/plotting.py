@@ -1,0 +1,49 @@
+"""One figure style for the whole book: seaborn theme, a fixed colour per method."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+
+METHOD_COLOURS = {
+    "REINFORCE": "#7f7f7f",
+    "REINFORCE with Thomas (2011)": "#bcbd22",
+    "MAP Propagation": "#1f77b4",
+    "Weight Max": "#2ca02c",
+    "Weight Max with traces": "#98df8a",
+    "STE backprop": "#9467bd",
+    "Backprop": "#d62728",
+}
+
+
+def setup_style() -> None:
+    """Apply the book's seaborn theme (call once per chapter)."""
+    sns.set_theme(context="notebook", style="whitegrid", font_scale=0.95)
+    plt.rcParams.update({"figure.dpi": 90, "savefig.bbox": "tight", "figure.figsize": (6.4, 3.8)})
+
+
+def colour(method: str) -> str:
+    if method not in METHOD_COLOURS:
+        raise ValueError(f"method must be one of {tuple(METHOD_COLOURS)}, got {method!r}")
+    return METHOD_COLOURS[method]
+
+
+def running_average(values, window: int):
+    """Mean over the last ``window`` entries along the last axis (shorter at the start)."""
+    values = np.asarray(values, dtype=float)
+    if window < 1:
+        raise ValueError(f"window must be a positive integer, got {window!r}")
+    csum = np.cumsum(values, axis=-1)
+    out = csum.copy()
+    out[..., window:] = csum[..., window:] - csum[..., :-window]
+    counts = np.minimum(np.arange(1, values.shape[-1] + 1), window)
+    return out / counts
+
+
+def mean_std_band(ax, x, runs, label: str, color=None, **kw):
+    """Plot the mean over runs (axis 0) with a shaded band of +-1 standard deviation."""
+    runs = np.asarray(runs, dtype=float)
+    mean, std = runs.mean(0), runs.std(0)
+    line = ax.plot(x, mean, label=label, color=color, **kw)[0]
+    ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.2, linewidth=0)
+    return line
