@@ -75,6 +75,10 @@ class Normal:
     def dlogp_dz(self, h, z):
         return (h - self.mean(z)) / self.var * self.mean_slope(z)
 
+    def dlogp_dh(self, h, z):
+        """Gradient of ``log pi(h | z)`` with respect to the unit's own value ``h``."""
+        return (self.mean(z) - h) / self.var
+
     def action(self, h):
         """The value handed to the environment: the real vector itself."""
         return h
