@@ -21,21 +21,34 @@ class Adam:
         self.eps = eps
         self.m = [torch.zeros_like(p) for p in self.params]
         self.v = [torch.zeros_like(p) for p in self.params]
-        self.t = 0
+        self.t = torch.zeros(self.params[0].shape[0], dtype=self.params[0].dtype)  # steps taken, per run
 
-    def step(self, grads, lrs) -> None:
-        """One ascent step ``p += lr * m_hat / (sqrt(v_hat) + eps)``; ``lrs`` has one rate per tensor."""
+    def step(self, grads, lrs, mask=None) -> None:
+        """One ascent step ``p += lr * m_hat / (sqrt(v_hat) + eps)``; ``lrs`` has one rate per tensor.
+
+        ``mask`` (bool, one entry per run) selects the runs that step; the others keep their
+        parameters and optimiser state untouched.
+        """
         if len(grads) != len(self.params) or len(lrs) != len(self.params):
             raise ValueError(
                 f"grads and lrs must each have {len(self.params)} entries, got {len(grads)} and {len(lrs)}"
             )
-        self.t += 1
+        if mask is None:
+            self.t += 1
+            self._apply(grads, lrs, slice(None))
+        elif mask.any():
+            self.t[mask] += 1
+            self._apply(grads, lrs, mask)
+
+    def _apply(self, grads, lrs, runs) -> None:
         b1, b2 = self.betas
-        c1, c2 = 1 - b1**self.t, 1 - b2**self.t
+        t = self.t[runs]
         for p, g, m, v, lr in zip(self.params, grads, self.m, self.v, lrs):
-            m.mul_(b1).add_(g, alpha=1 - b1)
-            v.mul_(b2).addcmul_(g, g, value=1 - b2)
-            p.addcdiv_(m, (v / c2).sqrt_().add_(self.eps), value=lr / c1)
+            shape = (-1,) + (1,) * (p.dim() - 1)
+            c1, c2 = (1 - b1**t).view(shape), (1 - b2**t).view(shape)
+            m[runs] = b1 * m[runs] + (1 - b1) * g[runs]
+            v[runs] = b2 * v[runs] + (1 - b2) * g[runs] ** 2
+            p[runs] += lr * (m[runs] / c1) / ((v[runs] / c2).sqrt() + self.eps)
 
 
 class LinearSchedule:

@@ -42,3 +42,19 @@ def test_linear_schedule_interpolates_then_holds():
 def test_bad_schedule(args, match):
     with pytest.raises(ValueError, match=match):
         LinearSchedule(*args)
+
+
+def test_masked_runs_keep_parameters_and_state():
+    gen = torch.Generator().manual_seed(1)
+    p = torch.randn(3, 2, generator=gen, dtype=torch.float64)
+    opt, solo = Adam([p]), Adam([p[1:2].clone()])
+    for i in range(6):
+        g = torch.randn(3, 2, generator=gen, dtype=torch.float64)
+        mask = torch.tensor([True, i % 2 == 0, False])
+        before = p.clone()
+        opt.step([g], [0.1], mask)
+        assert torch.equal(p[2], before[2])
+        if mask[1]:
+            solo.step([g[1:2]], [0.1])
+    assert opt.t.tolist() == [6, 3, 0]
+    assert torch.allclose(p[1], solo.params[0][0], rtol=0, atol=1e-14)

@@ -63,15 +63,20 @@ def map_update(net, values, reward, steps: int) -> list:
     return layer_log_prob_grads(net, settle(net, values, steps), reward)
 
 
+def output_mean(net, values):
+    """``mu_L = g_L(H^{L-1})``, the mean of a critic's single normal output unit, shape ``(R, B)``."""
+    out = net.layers[-1]
+    if out.weight.shape[2] != 1 or not hasattr(out.units, "var"):
+        raise ValueError(f"the critic's output layer must be one Normal unit, got {out.weight.shape[2]} {out.units!r}")
+    return out.units.mean(out.preact(values[-2]))[..., 0]
+
+
 def critic_scale(net, values, target):
     """Eq. (66) of [MAP]: the factor ``(A* - mu_L) / (A - mu_L)`` that replaces the reward.
 
     ``values`` should already be settled; ``mu_L`` is the output mean given ``H^{L-1}``.
     """
-    out = net.layers[-1]
-    if out.weight.shape[2] != 1 or not hasattr(out.units, "var"):
-        raise ValueError(f"the critic's output layer must be one Normal unit, got {out.weight.shape[2]} {out.units!r}")
-    mu = out.units.mean(out.preact(values[-2]))[..., 0]
+    mu = output_mean(net, values)
     return (target - mu) / (values[-1][..., 0] - mu)
 
 

@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+import torch
+
+from companion.agents import ActorCriticConfig, accumulate_traces, train_actor_critic
+from companion.envs import RunEnvs
+from companion.network import init_network
+from companion.units import Normal, Softmax
+
+
+def cartpole_teams(runs):
+    actor = init_network([4, 64, 32, 2], [Normal("softplus", 0.03), Normal("softplus", 0.1), Softmax(2.0)], runs=runs, seed=1)
+    critic = init_network([4, 64, 32, 1], [Normal("softplus", 0.03), Normal("softplus", 0.1), Normal("linear", 0.1)], runs=runs, seed=2)
+    return actor, critic
+
+
+CFG = ActorCriticConfig(actor_lrs=[1e-2, 1e-5, 1e-6], critic_lrs=[2e-2, 2e-5, 2e-6], actor_lambda=0.95, critic_lambda=0.95)
+
+
+def test_map_prop_actor_critic_improves_on_cartpole_in_every_run():
+    """Smoke scale: 6 runs, 30 episodes. Every run must end better than it began."""
+    actor, critic = cartpole_teams(6)
+    returns = train_actor_critic(actor, critic, RunEnvs("CartPole-v1", 6, seed=0), 30, CFG, seed=3)
+    assert returns.shape == (6, 30) and (returns > 0).all()
+    early, late = returns[:, :5].mean(1), returns[:, -5:].mean(1)
+    assert (late > early).all(), (early, late)
+    assert late.mean() > 2 * early.mean(), (early, late)
+
+
+def test_traces_decay_accumulate_and_restart():
+    z = [torch.ones(2, 3)]
+    g = [torch.full((2, 3), 0.5)]
+    out = accumulate_traces(z, g, 0.9, torch.tensor([False, True]))
+    assert torch.allclose(out[0][0], torch.full((3,), 1.4))
+    assert torch.allclose(out[0][1], torch.full((3,), 0.5))
+
+
+def test_run_envs_reset_on_episode_end_and_clip_rewards():
+    envs = RunEnvs("MountainCarContinuous-v0", 2, seed=0, reward_clip=5.0)
+    obs = envs.reset()
+    assert obs.shape == (2, 2)
+    _, raw, clipped, term, trunc = envs.step(np.array([[1.0], [-1.0]]), np.array([True, False]))
+    assert raw[1] == 0.0 and clipped[0] == raw[0]
+    assert (np.abs(clipped) <= 5).all()
+
+
+def test_bad_env_and_episodes():
+    with pytest.raises(ValueError, match="env_id must name a gymnasium environment, got 'NoSuchEnv-v0'"):
+        RunEnvs("NoSuchEnv-v0", 1, seed=0)
+    with pytest.raises(ValueError, match="reward_clip must be positive or None, got -1"):
+        RunEnvs("CartPole-v1", 1, seed=0, reward_clip=-1)
+    actor, critic = cartpole_teams(1)
+    with pytest.raises(ValueError, match="episodes must be a positive integer, got 0"):
+        train_actor_critic(actor, critic, RunEnvs("CartPole-v1", 1, seed=0), 0, CFG)
