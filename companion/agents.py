@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from .network import DTYPE, sample, sample_deterministic_hidden
-from .optim import Adam, LinearSchedule, layer_rates
+from .optim import Adam, as_schedules, layer_rates
 from .rules import backprop_update, layer_log_prob_grads, reinforce_update, settle
 from .rules.map_prop import output_mean
 
@@ -33,7 +33,7 @@ def train_single_step(net, task, learner: str, batches: int, batch_size: int, lr
     if batches < 1 or batch_size < 1:
         raise ValueError(f"batches and batch_size must be positive, got {batches!r} and {batch_size!r}")
     act, update = LEARNERS[learner]
-    schedules = [lr if isinstance(lr, LinearSchedule) else LinearSchedule(lr) for lr in lrs]
+    schedules = as_schedules(lrs)
     gen = torch.Generator().manual_seed(seed)
     opt = Adam(net.parameters())
     out_units = net.layers[-1].units
@@ -87,10 +87,7 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
         raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
     runs = actor.runs
     gen = torch.Generator().manual_seed(seed)
-    schedules = {
-        "actor": [lr if isinstance(lr, LinearSchedule) else LinearSchedule(lr) for lr in cfg.actor_lrs],
-        "critic": [lr if isinstance(lr, LinearSchedule) else LinearSchedule(lr) for lr in cfg.critic_lrs],
-    }
+    schedules = {"actor": as_schedules(cfg.actor_lrs), "critic": as_schedules(cfg.critic_lrs)}
     actor_opt, critic_opt = Adam(actor.parameters()), Adam(critic.parameters())
     action_map = action_map or (lambda a: a.numpy())
     actor_traces = [torch.zeros_like(p) for p in actor.parameters()]

@@ -69,6 +69,11 @@ class LinearSchedule:
         return self.start + (self.end - self.start) * frac
 
 
+def as_schedules(lrs) -> list:
+    """One :class:`LinearSchedule` per layer; a plain number is a constant rate."""
+    return [lr if isinstance(lr, LinearSchedule) else LinearSchedule(lr) for lr in lrs]
+
+
 def layer_rates(schedules, t: int) -> list:
     """Expand one schedule per layer into one rate per tensor ``[W^1, b^1, W^2, b^2, ...]``."""
     return [s(t) for s in schedules for _ in range(2)]
