@@ -2,24 +2,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
 
 from .network import DTYPE, sample, sample_deterministic_hidden
 from .optim import Adam, as_schedules, layer_rates
-from .rules import backprop_update, layer_log_prob_grads, reinforce_update, settle
+from .rules import backprop_update, layer_log_prob_grads, map_update, reinforce_update, settle
 from .rules.map_prop import output_mean
 
 # name -> (how the network acts, which update it learns by)
 LEARNERS = {
     "reinforce": (sample, reinforce_update),
     "backprop": (sample_deterministic_hidden, backprop_update),
+    "map_propagation": (sample, partial(map_update, steps=20)),  # Algorithm 1 of [MAP], N = 20
 }
 
 
 def train_single_step(net, task, learner: str, batches: int, batch_size: int, lrs, seed: int = 0):
-    """Train ``net`` in place on a single-step ``task`` (Algorithm 1 with ``N = 0`` for REINFORCE).
+    """Train ``net`` in place on a single-step ``task`` (Algorithm 1 of [MAP]; REINFORCE is ``N = 0``).
 
     Each of ``batches`` updates draws ``batch_size`` states per run, acts, receives rewards and
     takes one Adam step per run with the batch-mean update. ``lrs`` gives one

@@ -29,7 +29,7 @@ def test_bad_multiplexer_size():
         Multiplexer(0)
 
 
-@pytest.mark.parametrize("learner", ["reinforce", "backprop"])
+@pytest.mark.parametrize("learner", ["reinforce", "backprop", "map_propagation"])
 def test_single_step_training_improves_every_run(learner):
     task = Multiplexer(1)
     net = init_network([3, 8, 2], [Normal("softplus", 0.3), Softmax(1.0)], runs=6, seed=0)
@@ -40,7 +40,7 @@ def test_single_step_training_improves_every_run(learner):
 
 def test_bad_learner_is_named():
     net = init_network([3, 4, 2], [Normal(), Softmax()], runs=1, seed=0)
-    with pytest.raises(ValueError, match="learner must be one of \\('reinforce', 'backprop'\\), got 'sgd'"):
+    with pytest.raises(ValueError, match="learner must be one of \\('reinforce', 'backprop', 'map_propagation'\\), got 'sgd'"):
         train_single_step(net, Multiplexer(1), "sgd", 1, 1, [1e-3, 1e-3])
     with pytest.raises(ValueError, match="lrs must give one rate per layer \\(2\\), got 1"):
         train_single_step(net, Multiplexer(1), "reinforce", 1, 1, [1e-3])
