@@ -3,7 +3,7 @@ import torch
 
 from companion.network import Layer, Network, init_network, run_seeds, sample, sample_deterministic_hidden
 from companion.rules import backprop_update, reinforce_update
-from companion.units import Bernoulli, Normal, Softmax
+from companion.units import Normal, Softmax
 
 
 def run_slice(net, r):

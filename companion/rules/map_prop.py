@@ -1,7 +1,6 @@
 """MAP Propagation: settle the hidden units to their most probable values, then apply REINFORCE."""
 from __future__ import annotations
 
-import torch
 
 from .reinforce import check_reward, layer_log_prob_grads
 
