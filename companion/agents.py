@@ -61,16 +61,20 @@ class ActorCriticConfig:
     steps: int = 20  # energy-minimisation steps N (0: global REINFORCE)
 
 
+def per_run(x, like):
+    """View a per-run vector ``x`` (shape ``(R,)``) so it broadcasts against ``like``."""
+    return x.view((-1,) + (1,) * (like.dim() - 1))
+
+
 def accumulate_traces(traces, grads, decay, fresh):
     """``z <- decay * z + grad`` (Algorithm 2, line 19); runs starting an episode (``fresh``) restart at 0."""
     keep = decay * (~fresh).to(grads[0].dtype)
-    return [keep.view((-1,) + (1,) * (g.dim() - 1)) * z + g for z, g in zip(traces, grads)]
+    return [per_run(keep, z) * z + g for z, g in zip(traces, grads)]
 
 
 def _learn(opt, traces, delta, schedules, t, mask):
     """Algorithm 2, line 14: ``W^l <- W^l + alpha_l * delta * z^l`` for the runs in ``mask``."""
-    grads = [delta.view((-1,) + (1,) * (z.dim() - 1)) * z for z in traces]
-    opt.step(grads, layer_rates(schedules, t), mask)
+    opt.step([per_run(delta, z) * z for z in traces], layer_rates(schedules, t), mask)
 
 
 def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfig, seed: int = 0,
