@@ -21,6 +21,24 @@ def check_eps(eps):
         raise ValueError(f"eps (flip probability) must lie in [0, 0.5), got {eps!r}")
 
 
+def check_mode(mode):
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+
+
+def learning_button(mode, pressed, probs, sent, eps):
+    """What the learner credits: the pressed button, its MAP estimate or its posterior.
+
+    ``grad log pi(b) = onehot(b) - pi`` is linear in the one-hot, so the posterior mean of the
+    gradient is the gradient taken at the posterior probabilities themselves.
+    """
+    if mode == "pressed":
+        return pressed
+    if mode == "map":
+        return most_probable_pressed(probs, sent, eps)
+    return posterior_pressed(probs, sent, eps)
+
+
 def transmit(pressed, eps, generator=None):
     """The controller: each one-hot button is swapped for the other with probability ``eps``."""
     flip = torch.rand(pressed.shape[:-1] + (1,), generator=generator, dtype=DTYPE) < eps
@@ -41,6 +59,34 @@ def most_probable_pressed(probs, transmitted, eps):
     return F.one_hot(post.argmax(-1), 2).to(DTYPE)
 
 
+def update_moments(p_good, eps, mode):
+    """Exact mean and standard deviation of one REINFORCE update behind the faulty controller.
+
+    The update is ``R * (x - pi)`` with ``x`` the pressed button (``"pressed"``), its MAP
+    estimate (``"map"``) or its posterior (``"posterior"``); we report its component along the
+    rewarded button, which carries all of it for two buttons. ``p_good`` is the policy's
+    probability of pressing the rewarded button (a tensor); the four outcomes (which button was
+    pressed, whether it was flipped) are enumerated.
+    """
+    check_eps(eps)
+    check_mode(mode)
+    p = torch.as_tensor(p_good, dtype=DTYPE)
+    probs = torch.stack([p, 1 - p], -1)  # button 0 is the rewarded one
+    mean = torch.zeros_like(p)
+    square = torch.zeros_like(p)
+    for b in (0, 1):
+        for flipped, chance in ((False, 1 - eps), (True, eps)):
+            sent = b if not flipped else 1 - b
+            weight = probs[..., b] * chance
+            reward = 1.0 if sent == 0 else -1.0
+            pressed, sent_hot = (F.one_hot(torch.tensor(i), 2).to(DTYPE).expand_as(probs) for i in (b, sent))
+            x = learning_button(mode, pressed, probs, sent_hot, eps)
+            u = reward * (x[..., 0] - p)
+            mean = mean + weight * u
+            square = square + weight * u ** 2
+    return mean, (square - mean ** 2).clamp_min(0).sqrt()
+
+
 def train_faulty_controller(n_states: int, eps: float, mode: str, batches: int, batch_size: int,
                             lr: float, runs: int, seed: int = 0):
     """A softmax agent (one weight per state and button) behind a faulty controller.
@@ -49,30 +95,29 @@ def train_faulty_controller(n_states: int, eps: float, mode: str, batches: int, 
     learns by REINFORCE on the button it ``"pressed"``, on the ``"map"`` estimate of the
     pressed button, or on the ``"posterior"`` mean of ``grad log pi`` (the exact conditional
     expectation that the MAP estimate approximates). Plain gradient ascent with step ``lr``.
-    Returns the mean reward of every batch, shape ``(runs, batches)``.
+    Returns two tensors of shape ``(runs, batches)``: the mean reward of every batch and the
+    probability of pressing the rewarded button (averaged over states) before it.
     """
     check_eps(eps)
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    check_mode(mode)
     gen = torch.Generator().manual_seed(seed)
     net = init_network([n_states, 2], [Softmax(1.0)], runs=runs, seed=seed)
     net.layers[0].weight.zero_()
     good = torch.randint(0, 2, (runs, n_states), generator=gen)
     rewards = torch.empty(runs, batches, dtype=DTYPE)
+    p_good = torch.empty(runs, batches, dtype=DTYPE)
     out = net.layers[0]
+    every_state = torch.eye(n_states, dtype=DTYPE).expand(runs, n_states, n_states)
     for t in range(batches):
         s = torch.randint(0, n_states, (runs, batch_size), generator=gen)
         state = F.one_hot(s, n_states).to(DTYPE)
         probs = out.units.probs(out.preact(state))
+        p_good[:, t] = out.units.probs(out.preact(every_state)).gather(2, good.unsqueeze(2)).mean((1, 2))
         pressed = out.units.sample(out.preact(state), gen)
         sent = transmit(pressed, eps, gen)
         reward = torch.where(sent.argmax(-1) == good.gather(1, s), 1.0, -1.0).to(DTYPE)
-        # grad log pi(b) = onehot(b) - pi is linear in the one-hot, so the posterior mean of the
-        # gradient is the gradient at the posterior probabilities themselves
-        button = {"pressed": lambda: pressed,
-                  "map": lambda: most_probable_pressed(probs, sent, eps),
-                  "posterior": lambda: posterior_pressed(probs, sent, eps)}[mode]()
+        button = learning_button(mode, pressed, probs, sent, eps)
         for p, g in zip(net.parameters(), reinforce_update(net, [state, button], reward)):
             p.add_(g, alpha=lr)
         rewards[:, t] = reward.mean(1)
-    return rewards
+    return rewards, p_good

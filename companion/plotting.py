@@ -13,6 +13,10 @@ METHOD_COLOURS = {
     "Weight Max with traces": "#98df8a",
     "STE backprop": "#9467bd",
     "Backprop": "#d62728",
+    # the faulty controller (chapter 2): plain REINFORCE, its MAP variant, the exact posterior
+    "pressed button": "#7f7f7f",
+    "MAP button": "#1f77b4",
+    "posterior": "#ff7f0e",
 }
 
 

@@ -21,6 +21,11 @@ def configurations(units, n: int):
     raise ValueError(f"units must be Bernoulli or Softmax to be enumerated, got {units!r}")
 
 
+def check_chunks(samples: int, chunk: int):
+    if chunk < 1 or samples < chunk or samples % chunk:
+        raise ValueError(f"samples must be a positive multiple of chunk={chunk}, got {samples!r}")
+
+
 def expected_reward(weights, net, states, state_probs, reward_table):
     """``E[R] = sum_s d(s) sum_h Pr(h, a | s) r(s, a)`` by enumerating every configuration.
 
@@ -54,8 +59,7 @@ def monte_carlo_reinforce(net, states, state_probs, reward_table, samples: int, 
     Draws ``samples`` (state, hidden, action) triples per run in chunks of ``chunk`` and returns
     ``(counts, means)``: after ``counts[i]`` samples, ``means[i]`` is the list of mean updates.
     """
-    if chunk < 1 or samples < chunk or samples % chunk:
-        raise ValueError(f"samples must be a positive multiple of chunk={chunk}, got {samples!r}")
+    check_chunks(samples, chunk)
     gen = torch.Generator().manual_seed(seed)
     sums, counts, means = None, [], []
     for i in range(samples // chunk):
@@ -70,40 +74,42 @@ def monte_carlo_reinforce(net, states, state_probs, reward_table, samples: int, 
     return counts, means
 
 
-def per_sample_updates(net, values, reward, rule):
-    """Every sample's own update of the first layer's weights, shape ``(R, B, n_in * n_out)``.
-
-    Each (run, sample) pair becomes a run of its own, so ``rule`` (any update in
-    ``companion.rules``) is applied unchanged with a batch of one.
-    """
-    runs, batch = reward.shape
-    layers = [
-        Layer(layer.weight.repeat_interleave(batch, 0), layer.bias.repeat_interleave(batch, 0), layer.units)
-        for layer in net.layers
-    ]
-    single = [v.reshape(runs * batch, 1, -1) for v in values]
-    grads = rule(Network(layers), single, reward.reshape(runs * batch, 1))
-    return grads[0].reshape(runs, batch, -1)
+def replicate(net, copies: int):
+    """A network whose runs are ``copies`` identical copies of each run of ``net`` (run-major)."""
+    return Network([Layer(layer.weight.repeat_interleave(copies, 0), layer.bias.repeat_interleave(copies, 0),
+                          layer.units) for layer in net.layers])
 
 
-def first_layer_moments(net, task, act, rule, samples: int, chunk: int, seed: int = 0):
-    """Mean ``E g`` and mean squared norm ``E |g|^2`` of single-sample first-layer updates ``g``.
+def update_moments(net, task, act, rule, samples: int, chunk: int, seed: int = 0, batch: int = 16):
+    """Per layer, the mean ``E g`` and mean squared norm ``E |g|^2`` of single-sample weight updates ``g``.
 
     ``act`` samples the network (``companion.network.sample`` or ``sample_deterministic_hidden``),
-    ``rule`` turns the sample and its reward into an update. Returns shapes ``(R, P)`` and ``(R,)``.
+    ``rule`` turns the sample and its reward into an update. Each run is copied
+    ``chunk // batch`` times and every copy draws its own batch of ``batch`` samples; since a
+    batch mean ``m`` of independent samples has ``Var m = Var g / batch``, the spread of the
+    copies' means gives the single-sample variance. Returns two lists (one entry per layer)
+    of shapes ``(R, P_l)`` and ``(R,)``.
     """
-    if chunk < 1 or samples < chunk or samples % chunk:
-        raise ValueError(f"samples must be a positive multiple of chunk={chunk}, got {samples!r}")
+    check_chunks(samples, chunk)
+    if batch < 2 or chunk % batch:
+        raise ValueError(f"chunk must be a multiple of batch={batch} (at least 2), got {chunk!r}")
+    copies = chunk // batch
+    copied = replicate(net, copies)
     gen = torch.Generator().manual_seed(seed)
-    total, total_sq = 0.0, 0.0
+    totals = [0.0] * len(net.layers)
+    squares = [0.0] * len(net.layers)
     for _ in range(samples // chunk):
-        state = task.sample(net.runs, chunk, gen)
-        values = act(net, state, gen)
-        reward = task.reward(state, net.layers[-1].units.action(values[-1]))
-        g = per_sample_updates(net, values, reward, rule)
-        total = total + g.sum(1)
-        total_sq = total_sq + (g**2).sum((1, 2))
-    return total / samples, total_sq / samples
+        state = task.sample(copied.runs, batch, gen)
+        values = act(copied, state, gen)
+        reward = task.reward(state, copied.layers[-1].units.action(values[-1]))
+        for l, update in enumerate(rule(copied, values, reward)[::2]):
+            means = update.reshape(net.runs, copies, -1)
+            totals[l] = totals[l] + means.sum(1)
+            squares[l] = squares[l] + (means**2).sum((1, 2))
+    n_means = samples // batch
+    means = [t / n_means for t in totals]
+    variances = [(sq - n_means * (m**2).sum(-1)) / (n_means - 1) * batch for sq, m in zip(squares, means)]
+    return means, [v + (m**2).sum(-1) for v, m in zip(variances, means)]
 
 
 def signal_to_noise(mean, second_moment):

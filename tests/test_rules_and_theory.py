@@ -92,3 +92,20 @@ def test_signal_to_noise_of_a_constant_is_infinite_and_of_pure_noise_near_zero()
     assert torch.isinf(theory.signal_to_noise(const, (const**2).sum(-1)))
     g = torch.randn(1, 100_000, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     assert theory.signal_to_noise(g.mean(1), (g**2).sum(-1).mean(1)).abs() < 1e-3
+
+
+def test_update_moments_from_batch_means_match_single_sample_moments():
+    from companion.tasks import Multiplexer
+    task = Multiplexer(1)
+    net = init_network([3, 4, 2], [Normal("softplus", 0.3), Softmax(1.0)], runs=1, seed=5)
+    means, seconds = theory.update_moments(net, task, sample, reinforce_update, samples=2**15, chunk=2**11, seed=1)
+    # the same moments from single samples: each copy of the network draws a batch of one
+    single = theory.replicate(net, 2**15)
+    gen = torch.Generator().manual_seed(2)
+    state = task.sample(single.runs, 1, gen)
+    values = sample(single, state, gen)
+    reward = task.reward(state, single.layers[-1].units.action(values[-1]))
+    for l, g in enumerate(reinforce_update(single, values, reward)[::2]):
+        g = g.reshape(2**15, -1)
+        assert torch.allclose(means[l][0], g.mean(0), atol=4 * g.std(0).max().item() / 2**7.5)
+        assert abs(seconds[l][0].item() / (g**2).sum(-1).mean().item() - 1) < 0.05
