@@ -3,7 +3,7 @@ import torch
 
 from companion.network import init_network, sample
 from companion.rules import (critic_update, energy, energy_gradient, map_update, reinforce_update,
-                             reparam_update, settle)
+                             reparam_squared_error_grads, reparam_update, settle)
 from companion.units import Bernoulli, Normal, Softmax
 
 
@@ -77,16 +77,18 @@ def test_theorem_3_critic_rule_is_a_scaled_squared_error_gradient():
     target = torch.randn(2, 1, generator=gen, dtype=torch.float64)
     settled = settle(net, values, 3000)
     ours = critic_update(net, settled, target, steps=0)
-    params = [p.clone().requires_grad_(True) for p in net.parameters()]
-    h = values[0]
-    for l, layer in enumerate(net.layers):  # reparameterised forward pass through the settled noise
-        z = torch.baddbmm(params[2 * l + 1].unsqueeze(1), h, params[2 * l])
-        noise = (settled[l + 1] - layer.units.mean(layer.preact(settled[l]))) if l < 2 else 0.0
-        h = layer.units.mean(z) + noise
-    squared_error = ((target - h[..., 0]) ** 2).sum()
-    grads = torch.autograd.grad(squared_error, params)
-    for a, g in zip(ours, grads):  # ratio 1 / (2 sigma_L^2)
+    for a, g in zip(ours, reparam_squared_error_grads(net, settled, target)):  # ratio 1 / (2 sigma_L^2)
         assert torch.allclose(a, -g / (2 * 0.1), rtol=1e-7, atol=1e-12)
+
+
+def test_reparam_squared_error_grads_by_hand_for_one_linear_layer():
+    net = init_network([3, 1], [Normal("linear", 0.1)], runs=1, seed=0, bias_range=0.1)
+    x = torch.randn(1, 4, 3, dtype=torch.float64)
+    target = torch.randn(1, 4, dtype=torch.float64)
+    error = target - net.layers[0].preact(x)[..., 0]
+    dw, db = reparam_squared_error_grads(net, [x, torch.zeros(1, 4, 1, dtype=torch.float64)], target)
+    assert torch.allclose(dw[0, :, 0], (-2 * error[0, :, None] * x[0]).mean(0))
+    assert torch.allclose(db[0, 0], (-2 * error).mean())
 
 
 def test_bad_arguments():

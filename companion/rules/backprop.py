@@ -6,16 +6,31 @@ import torch
 from .reinforce import check_reward
 
 
+def _output_preact(net, params, state, hidden_noise):
+    """``z^L`` as a function of the parameters when every hidden layer is ``H^l = f(z^l) + noise^l``."""
+    h = state
+    for l, layer in enumerate(net.layers):
+        z = torch.baddbmm(params[2 * l + 1].unsqueeze(1), h, params[2 * l])
+        h = layer.units.mean(z) + hidden_noise[l] if l < len(net.layers) - 1 else z
+    return h
+
+
 def _output_log_prob_grads(net, values, reward, hidden_noise) -> list:
     """Batch mean of ``R * grad_W log pi_L(A | H^{L-1}(W))`` where ``H^l = f(z^l) + noise^l``."""
     check_reward(reward, values)
     params = [p.detach().requires_grad_(True) for p in net.parameters()]
-    h = values[0]
-    for l, layer in enumerate(net.layers):
-        z = torch.baddbmm(params[2 * l + 1].unsqueeze(1), h, params[2 * l])
-        h = layer.units.mean(z) + hidden_noise[l] if l < len(net.layers) - 1 else z
-    objective = (reward * net.layers[-1].units.log_prob(values[-1], h)).mean(1).sum()
+    z = _output_preact(net, params, values[0], hidden_noise)
+    objective = (reward * net.layers[-1].units.log_prob(values[-1], z)).mean(1).sum()
     return list(torch.autograd.grad(objective, params))
+
+
+def hidden_noise(net, values) -> list:
+    """The noise ``H^l - f(W^l H^{l-1})`` of every hidden layer read off ``values``, then 0 for the output."""
+    noise = [
+        (above - layer.units.mean(layer.preact(below))).detach()
+        for layer, below, above in zip(net.layers[:-1], values[:-2], values[1:-1])
+    ]
+    return noise + [0.0]
 
 
 def backprop_update(net, values, reward) -> list:
@@ -36,8 +51,17 @@ def reparam_update(net, values, reward) -> list:
     is read off the sampled ``values`` and held fixed while autograd differentiates
     ``R log pi_L(A | H^{L-1})`` with respect to every layer's weights.
     """
-    noise = [
-        (above - layer.units.mean(layer.preact(below))).detach()
-        for layer, below, above in zip(net.layers[:-1], values[:-2], values[1:-1])
-    ]
-    return _output_log_prob_grads(net, values, reward, noise + [0.0])
+    return _output_log_prob_grads(net, values, reward, hidden_noise(net, values))
+
+
+def reparam_squared_error_grads(net, values, target) -> list:
+    """``grad_W (A* - mu~_L)^2`` (batch mean) with the hidden noise read off ``values`` and held fixed.
+
+    ``mu~_L`` is the mean of a single normal output unit, the right-hand side of eq. (67) of [MAP]
+    (Theorem 3); ``target`` has shape ``(R, B)``.
+    """
+    check_reward(target, values)
+    params = [p.detach().requires_grad_(True) for p in net.parameters()]
+    z = _output_preact(net, params, values[0], hidden_noise(net, values))
+    error = ((target - net.layers[-1].units.mean(z)[..., 0]) ** 2).mean(1).sum()
+    return list(torch.autograd.grad(error, params))
