@@ -9,8 +9,8 @@ import torch
 
 from .network import DTYPE, sample, sample_deterministic_hidden
 from .optim import Adam, as_schedules, layer_rates
-from .rules import backprop_update, layer_log_prob_grads, map_update, reinforce_update, settle
-from .rules.map_prop import output_mean
+from .rules import backprop_update, map_update, reinforce_update
+from .teams import PairedTeams, SeparateTeams
 
 # name -> (how the network acts, which update it learns by)
 LEARNERS = {
@@ -61,24 +61,8 @@ class ActorCriticConfig:
     steps: int = 20  # energy-minimisation steps N (0: global REINFORCE)
 
 
-def per_run(x, like):
-    """View a per-run vector ``x`` (shape ``(R,)``) so it broadcasts against ``like``."""
-    return x.view((-1,) + (1,) * (like.dim() - 1))
-
-
-def accumulate_traces(traces, grads, decay, fresh):
-    """``z <- decay * z + grad`` (Algorithm 2, line 19); runs starting an episode (``fresh``) restart at 0."""
-    keep = decay * (~fresh).to(grads[0].dtype)
-    return [per_run(keep, z) * z + g for z, g in zip(traces, grads)]
-
-
-def _learn(opt, traces, delta, schedules, t, mask):
-    """Algorithm 2, line 14: ``W^l <- W^l + alpha_l * delta * z^l`` for the runs in ``mask``."""
-    opt.step([per_run(delta, z) * z for z in traces], layer_rates(schedules, t), mask)
-
-
 def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfig, seed: int = 0,
-                       action_map=None):
+                       action_map=None, fused: bool = True, max_steps: int | None = None):
     """MAP Propagation actor-critic with eligibility traces (Algorithm 2 and Appendix C of [MAP]).
 
     One environment per run; every run learns online from its own transitions until it has
@@ -87,17 +71,19 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
     terminal state learns at once with ``delta = R - mu(S)``; one cut off by the time limit
     is not learned from); settle both teams (eq. 8); add the settled log-probability gradients
     to the traces, the critic's divided by ``A - mu`` (eq. 68); act. Learning rates follow the
-    schedules by environment step. Returns every episode's undiscounted return, ``(R, episodes)``.
+    schedules by environment step. ``fused`` picks :class:`~companion.teams.PairedTeams` (fast)
+    over :class:`~companion.teams.SeparateTeams` (the reference); both give the same run.
+    ``max_steps`` stops every run after that many environment steps (for benchmarks).
+    Returns every episode's undiscounted return, ``(R, episodes)`` (0 where not reached).
     """
     if not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+    if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
+        raise ValueError(f"max_steps must be a positive integer or None, got {max_steps!r}")
     runs = actor.runs
     gen = torch.Generator().manual_seed(seed)
-    schedules = {"actor": as_schedules(cfg.actor_lrs), "critic": as_schedules(cfg.critic_lrs)}
-    actor_opt, critic_opt = Adam(actor.parameters()), Adam(critic.parameters())
+    teams = (PairedTeams if fused else SeparateTeams)(actor, critic, cfg)
     action_map = action_map or (lambda a: a.numpy())
-    actor_traces = [torch.zeros_like(p) for p in actor.parameters()]
-    critic_traces = [torch.zeros_like(p) for p in critic.parameters()]
     returns = np.zeros((runs, episodes))
     finished = np.zeros(runs, dtype=int)
     ep_return = np.zeros(runs)
@@ -105,27 +91,14 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
     reward, mu_prev = torch.zeros(runs, dtype=DTYPE), torch.zeros(runs, dtype=DTYPE)
     obs = torch.as_tensor(envs.reset(), dtype=DTYPE)
     t = 0
-    while (finished < episodes).any():
+    while (finished < episodes).any() and t != max_steps:
         active = torch.as_tensor(finished < episodes)
-        state = obs.unsqueeze(1)
-        a_values, c_values = sample(actor, state, gen), sample(critic, state, gen)
-        mu = output_mean(critic, c_values)[:, 0]
-        learn = ~fresh & active
-        delta = reward + cfg.gamma * mu - mu_prev
-        _learn(actor_opt, actor_traces, delta, schedules["actor"], t, learn)
-        _learn(critic_opt, critic_traces, delta, schedules["critic"], t, learn)
-        a_settled, c_settled = settle(actor, a_values, cfg.steps), settle(critic, c_values, cfg.steps)
-        residual = c_settled[-1][..., 0] - output_mean(critic, c_settled)
-        actor_traces = accumulate_traces(actor_traces, layer_log_prob_grads(actor, a_settled),
-                                         cfg.gamma * cfg.actor_lambda, fresh)
-        critic_traces = accumulate_traces(critic_traces, layer_log_prob_grads(critic, c_settled, 1.0 / residual),
-                                          cfg.gamma * cfg.critic_lambda, fresh)
-        action = action_map(actor.layers[-1].units.action(a_values[-1])[:, 0])
-        next_obs, raw, clipped, term, trunc = envs.step(action, active.numpy())
+        mu = teams.act(obs.unsqueeze(1), gen)
+        teams.learn(reward + cfg.gamma * mu - mu_prev, t, ~fresh & active)
+        teams.settle_and_trace(fresh)
+        next_obs, raw, clipped, term, trunc = envs.step(action_map(teams.action()), active.numpy())
         reward = torch.as_tensor(clipped, dtype=DTYPE)
-        terminal = torch.as_tensor(term) & active
-        _learn(actor_opt, actor_traces, reward - mu, schedules["actor"], t, terminal)
-        _learn(critic_opt, critic_traces, reward - mu, schedules["critic"], t, terminal)
+        teams.learn(reward - mu, t, torch.as_tensor(term) & active)
         ep_return += raw
         ended = (term | trunc) & active.numpy()
         for r in np.flatnonzero(ended):
@@ -135,4 +108,5 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
         fresh = torch.as_tensor(ended)
         obs, mu_prev = torch.as_tensor(next_obs, dtype=DTYPE), mu
         t += 1
+    teams.finish()
     return returns

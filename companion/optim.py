@@ -7,8 +7,9 @@ import torch
 class Adam:
     """Adam (Kingma and Ba, 2015) applied in place to tensors with a leading runs axis.
 
-    Every element has its own moment estimates, so each run keeps its own optimiser state.
-    :meth:`step` *adds* the update: rules return ascent directions (the REINFORCE update).
+    Every element has its own moment estimates, so each run (row) keeps its own optimiser
+    state; every tensor must have the same number of rows. :meth:`step` *adds* the update:
+    rules return ascent directions (the REINFORCE update).
     """
 
     def __init__(self, params, betas=(0.9, 0.999), eps: float = 1e-8):
@@ -17,38 +18,84 @@ class Adam:
         if not eps > 0:
             raise ValueError(f"eps must be positive, got {eps!r}")
         self.params = list(params)
+        rows = {p.shape[0] for p in self.params}
+        if len(rows) != 1:
+            raise ValueError(f"params must all have the same number of rows (runs), got {sorted(rows)}")
         self.betas = betas
         self.eps = eps
         self.m = [torch.zeros_like(p) for p in self.params]
         self.v = [torch.zeros_like(p) for p in self.params]
-        self.t = torch.zeros(self.params[0].shape[0], dtype=self.params[0].dtype)  # steps taken, per run
+        self.t = torch.zeros(rows.pop(), dtype=self.params[0].dtype)  # steps taken, per row
 
     def step(self, grads, lrs, mask=None) -> None:
         """One ascent step ``p += lr * m_hat / (sqrt(v_hat) + eps)``; ``lrs`` has one rate per tensor.
 
-        ``mask`` (bool, one entry per run) selects the runs that step; the others keep their
-        parameters and optimiser state untouched.
+        A rate is a number, a vector with one entry per row, or a tensor shaped like its parameter. ``mask`` (bool, one entry per
+        row) selects the rows that step; the others keep their parameters and optimiser state.
         """
         if len(grads) != len(self.params) or len(lrs) != len(self.params):
             raise ValueError(
                 f"grads and lrs must each have {len(self.params)} entries, got {len(grads)} and {len(lrs)}"
             )
-        if mask is None:
-            self.t += 1
-            self._apply(grads, lrs, slice(None))
-        elif mask.any():
-            self.t[mask] += 1
-            self._apply(grads, lrs, mask)
-
-    def _apply(self, grads, lrs, runs) -> None:
+        if mask is not None and not mask.any():
+            return
         b1, b2 = self.betas
-        t = self.t[runs]
-        for p, g, m, v, lr in zip(self.params, grads, self.m, self.v, lrs):
-            shape = (-1,) + (1,) * (p.dim() - 1)
-            c1, c2 = (1 - b1**t).view(shape), (1 - b2**t).view(shape)
-            m[runs] = b1 * m[runs] + (1 - b1) * g[runs]
-            v[runs] = b2 * v[runs] + (1 - b2) * g[runs] ** 2
-            p[runs] += lr * (m[runs] / c1) / ((v[runs] / c2).sqrt() + self.eps)
+        self.t += 1 if mask is None else mask.to(self.t.dtype)
+        c1, c2 = 1 - b1**self.t, 1 - b2**self.t
+        rows = lambda x, p: x.view((-1,) + (1,) * (p.dim() - 1)) if torch.is_tensor(x) and x.dim() == 1 else x  # noqa: E731
+        m = torch._foreach_add(torch._foreach_mul(self.m, b1), grads, alpha=1 - b1)
+        v = torch._foreach_addcmul(torch._foreach_mul(self.v, b2), grads, grads, value=1 - b2)
+        m_hat = torch._foreach_div(m, [rows(c1, p) for p in self.params])
+        v_hat = torch._foreach_div(v, [rows(c2, p) for p in self.params])
+        denom = torch._foreach_add(torch._foreach_sqrt(v_hat), self.eps)
+        change = torch._foreach_div(torch._foreach_mul(m_hat, [rows(lr, p) for lr, p in zip(lrs, self.params)]), denom)
+        if mask is None or mask.all():
+            self.m, self.v = list(m), list(v)
+            torch._foreach_add_(self.params, change)
+            return
+        for i, p in enumerate(self.params):
+            keep = rows(mask, p)
+            self.m[i], self.v[i] = torch.where(keep, m[i], self.m[i]), torch.where(keep, v[i], self.v[i])
+            p.copy_(torch.where(keep, p + change[i], p))
+
+
+class BlockAdam:
+    """The same Adam, for the rows of one ``(rows, P)`` tensor, with one fused kernel per block.
+
+    ``blocks`` lists ``(rows, columns)`` pairs (a list of row indices and a column slice) that
+    tile the tensor; each block has its own step size, and each row of a block keeps its own
+    step count, as separate per-run optimisers would. The work is done by PyTorch's fused
+    Adam kernel (``torch._fused_adam_``, what ``torch.optim.Adam(fused=True)`` calls), a few
+    times faster than the elementwise operations of :class:`Adam` on a CPU.
+    """
+
+    def __init__(self, flat, blocks, betas=(0.9, 0.999), eps: float = 1e-8):
+        Adam([flat], betas, eps)  # the same argument checks
+        self.flat, self.betas, self.eps = flat, betas, eps
+        self.m, self.v, self.grad = torch.zeros_like(flat), torch.zeros_like(flat), torch.zeros_like(flat)
+        self.blocks = [
+            {"rows": list(rows), "lists": [[x[r, cols] for r in rows] for x in (flat, self.grad, self.m, self.v)],
+             "steps": [torch.zeros((), dtype=flat.dtype) for _ in rows]}
+            for rows, cols in blocks
+        ]
+
+    def step(self, grad, lrs, mask) -> None:
+        """One ascent step of every block with its rate in ``lrs``, for the rows where ``mask`` is set."""
+        if len(lrs) != len(self.blocks):
+            raise ValueError(f"lrs must have {len(self.blocks)} entries (one per block), got {len(lrs)}")
+        if not mask.any():
+            return
+        self.grad.copy_(grad)
+        on = mask.tolist()
+        for block, lr in zip(self.blocks, lrs):
+            keep = [i for i, r in enumerate(block["rows"]) if on[r]]
+            lists = block["lists"] + [block["steps"]]
+            if len(keep) < len(block["rows"]):
+                lists = [[x[i] for i in keep] for x in lists]
+            params, grads, m, v, steps = lists
+            torch._foreach_add_(steps, 1.0)
+            torch._fused_adam_(params, grads, m, v, [], steps, lr=lr, beta1=self.betas[0], beta2=self.betas[1],
+                               weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=True)
 
 
 class LinearSchedule:

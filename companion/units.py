@@ -73,6 +73,8 @@ class Normal:
         return (-0.5 * err**2 / self.var).sum(-1) - 0.5 * h.shape[-1] * math.log(2 * math.pi * self.var)
 
     def dlogp_dz(self, h, z):
+        if self.activation == "linear":  # f'(z) = 1: skip the multiplication
+            return (h - z) / self.var
         return (h - self.mean(z)) / self.var * self.mean_slope(z)
 
     def dlogp_dh(self, h, z):

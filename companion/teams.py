@@ -1,0 +1,208 @@
+"""An actor team and a critic team learning together by MAP Propagation (Algorithm 2 of [MAP]).
+
+Two implementations of the same steps, used by :func:`companion.agents.train_actor_critic`:
+
+- :class:`SeparateTeams` calls the rules of :mod:`companion.rules` on each network in turn;
+  it is the reference, written to be read next to the paper;
+- :class:`PairedTeams` computes the same numbers with far fewer tensor operations: the hidden
+  layers of the two teams (same widths, normal units) are stacked along the runs axis and
+  settle as one batch, the first layer's mean is computed once per settling (the state does
+  not move), and Adam updates all tensors with ``torch._foreach`` operations. A test checks
+  that both give the same run.
+
+Both keep eligibility traces (Algorithm 2, line 19), decaying by ``gamma * lambda`` and
+restarting at an episode's first step; the critic's traces are scaled by ``1 / (A - mu_L)``
+(eq. 68).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .network import DTYPE, Layer, sample
+from .optim import Adam, BlockAdam, as_schedules, layer_rates
+from .rules import layer_log_prob_grads, settle
+from .rules.map_prop import check_settleable, output_mean
+from .units import Normal
+
+
+def per_run(x, like):
+    """View a per-run vector ``x`` (shape ``(R,)``) so it broadcasts against ``like``."""
+    return x.view((-1,) + (1,) * (like.dim() - 1))
+
+
+def accumulate_traces(traces, grads, decay, fresh):
+    """``z <- decay * z + grad`` (Algorithm 2, line 19); runs starting an episode (``fresh``) restart at 0.
+
+    ``decay`` is a number or a per-run vector (one entry per row of the traces).
+    """
+    keep = decay * (~fresh).to(grads[0].dtype)
+    return [per_run(keep, z) * z + g for z, g in zip(traces, grads)]
+
+
+class SeparateTeams:
+    """The reference: actor and critic are sampled, settled and updated one after the other."""
+
+    def __init__(self, actor, critic, cfg):
+        check_settleable(actor)
+        check_settleable(critic)
+        output_mean(critic, [torch.zeros(critic.runs, 1, n, dtype=DTYPE) for n in critic.sizes])
+        self.actor, self.critic, self.cfg = actor, critic, cfg
+        self.schedules = {"actor": as_schedules(cfg.actor_lrs), "critic": as_schedules(cfg.critic_lrs)}
+        self.opts = {"actor": Adam(actor.parameters()), "critic": Adam(critic.parameters())}
+        self.traces = {"actor": [torch.zeros_like(p) for p in actor.parameters()],
+                       "critic": [torch.zeros_like(p) for p in critic.parameters()]}
+
+    def act(self, state, generator):
+        """Sample both teams at ``state`` (``(R, 1, n)``); returns the critic's output mean, ``(R,)``."""
+        self.values = {"actor": sample(self.actor, state, generator), "critic": sample(self.critic, state, generator)}
+        return output_mean(self.critic, self.values["critic"])[:, 0]
+
+    def action(self):
+        """The actor's action per run, shape ``(R,)`` (index) or ``(R, n)`` (continuous)."""
+        return self.actor.layers[-1].units.action(self.values["actor"][-1])[:, 0]
+
+    def learn(self, delta, t, mask):
+        """Algorithm 2, line 14: ``W^l <- W^l + alpha_l * delta * z^l`` in both teams, for the runs in ``mask``."""
+        for team in ("actor", "critic"):
+            grads = [per_run(delta, z) * z for z in self.traces[team]]
+            self.opts[team].step(grads, layer_rates(self.schedules[team], t), mask)
+
+    def settle_and_trace(self, fresh):
+        """Algorithm 2, lines 16-19: settle both teams, then add the settled gradients to the traces."""
+        cfg = self.cfg
+        actor = settle(self.actor, self.values["actor"], cfg.steps)
+        critic = settle(self.critic, self.values["critic"], cfg.steps)
+        residual = critic[-1][..., 0] - output_mean(self.critic, critic)
+        self.traces["actor"] = accumulate_traces(self.traces["actor"], layer_log_prob_grads(self.actor, actor),
+                                                 cfg.gamma * cfg.actor_lambda, fresh)
+        self.traces["critic"] = accumulate_traces(self.traces["critic"],
+                                                  layer_log_prob_grads(self.critic, critic, 1.0 / residual),
+                                                  cfg.gamma * cfg.critic_lambda, fresh)
+
+    def finish(self):
+        """Nothing to do: the networks were trained in place."""
+
+
+class PairedTeams:
+    """Algorithm 2 for an actor and a critic with the same hidden widths, fused for speed.
+
+    Every tensor has ``2R`` rows, the actor's runs first: hidden layers are stacked as they
+    are; the two output layers are stacked after padding the narrower one with columns that
+    stay zero (their gradient is always zero). All weights and biases of a row live in one
+    flat vector, so Adam, the traces and the learning step are a handful of operations on one
+    ``(2R, P)`` tensor; the layers are views into it.
+    """
+
+    def __init__(self, actor, critic, cfg):
+        check_settleable(actor)
+        check_settleable(critic)
+        output_mean(critic, [torch.zeros(critic.runs, 1, n, dtype=DTYPE) for n in critic.sizes])
+        if actor.sizes[:-1] != critic.sizes[:-1] or any(
+                a.units.activation != c.units.activation for a, c in zip(actor.layers[:-1], critic.layers[:-1])):
+            raise ValueError("actor and critic must share input and hidden widths and activations to be paired, "
+                             f"got {actor.sizes} and {critic.sizes}")
+        self.actor, self.critic, self.cfg, self.runs = actor, critic, cfg, actor.runs
+        self.widths = (actor.sizes[-1], critic.sizes[-1])
+        self.out_units = (actor.layers[-1].units, critic.layers[-1].units)
+        stacked = [self._pad(a, c) for la, lc in zip(actor.layers, critic.layers)
+                   for a, c in ((la.weight, lc.weight), (la.bias, lc.bias))]
+        self.flat = torch.cat([p.flatten(1) for p in stacked], 1)  # (2R, P)
+        views, start = [], 0
+        for p in stacked:
+            views.append(self.flat[:, start:start + p[0].numel()].view(p.shape))
+            start += p[0].numel()
+        self.layers = [Layer(w, b, a.units) for w, b, a in zip(views[::2], views[1::2], actor.layers)]
+        # Adam blocks: every (team, layer) pair, i.e. its rows and the columns of W^l and b^l
+        ends = torch.tensor([0] + [p[0].numel() for p in stacked]).cumsum(0).tolist()
+        columns = [slice(ends[2 * l], ends[2 * l + 2]) for l in range(len(self.layers))]
+        teams = (range(self.runs), range(self.runs, 2 * self.runs))
+        self.opt = BlockAdam(self.flat, [(rows, cols) for rows in teams for cols in columns])
+        self.var = [self.per_team(a.units.var, c.units.var).view(-1, 1, 1)
+                    for a, c in zip(actor.layers[:-1], critic.layers[:-1])]
+        self.std = [v.sqrt() for v in self.var]
+        self.rate = [0.5 * v for v in self.var]  # the settling step 0.5 * sigma_l^2
+        self.decay = self.per_team(cfg.gamma * cfg.actor_lambda, cfg.gamma * cfg.critic_lambda)
+        self.trace = torch.zeros_like(self.flat)
+        self.schedules = (as_schedules(cfg.actor_lrs), as_schedules(cfg.critic_lrs))
+
+    def per_team(self, a, c):
+        """A per-row vector: ``a`` on the actor's rows, ``c`` on the critic's."""
+        return torch.cat([torch.full((self.runs,), float(a), dtype=DTYPE), torch.full((self.runs,), float(c), dtype=DTYPE)])
+
+    @staticmethod
+    def _pad(a, c):
+        """Stack actor rows over critic rows, padding the last axis of the narrower with zeros."""
+        width = max(a.shape[-1], c.shape[-1])
+        pad = lambda x: torch.nn.functional.pad(x, (0, width - x.shape[-1]))  # noqa: E731
+        return torch.cat([pad(a), pad(c)])
+
+    def _split(self, x):
+        """The actor's and the critic's rows of a stacked output tensor, without padding."""
+        return x[: self.runs, ..., : self.widths[0]], x[self.runs:, ..., : self.widths[1]]
+
+    def act(self, state, generator):
+        """Sample both teams (noise drawn in the same order as :class:`SeparateTeams`); returns ``mu_L``."""
+        noise = [[layer.units.noise(torch.empty(self.runs, 1, n, dtype=DTYPE), generator)
+                  for layer, n in zip(team.layers, team.sizes[1:])] for team in (self.actor, self.critic)]
+        self.state = torch.cat([state, state])
+        h, self.hidden = self.state, []
+        for l, layer in enumerate(self.layers[:-1]):
+            h = layer.units.mean(layer.preact(h)) + self.std[l] * torch.cat([noise[0][l], noise[1][l]])
+            self.hidden.append(h)
+        z_a, z_c = self._split(self.layers[-1].preact(h))
+        self.outputs = (self.out_units[0].from_noise(z_a, noise[0][-1]), self.out_units[1].from_noise(z_c, noise[1][-1]))
+        return self.out_units[1].mean(z_c)[:, 0, 0]
+
+    def action(self):
+        return self.out_units[0].action(self.outputs[0])[:, 0]
+
+    def learn(self, delta, t, mask):
+        """Algorithm 2, line 14, for both teams: ``W^l <- W^l + alpha_l * delta * z^l`` on the rows in ``mask``."""
+        rates = [schedule(t) for team in self.schedules for schedule in team]
+        self.opt.step(torch.cat([delta, delta]).unsqueeze(1) * self.trace, rates, torch.cat([mask, mask]))
+
+    def _output_dz(self, top):
+        """``d log pi_L / d z^L`` of both output layers at the top hidden values, stacked and padded."""
+        z_a, z_c = self._split(self.layers[-1].preact(top))
+        dz = [units.dlogp_dz(value, z) for units, value, z in zip(self.out_units, self.outputs, (z_a, z_c))]
+        return self._pad(*dz), z_c
+
+    def _settle(self):
+        """Eq. (8) of [MAP] for every hidden layer of both teams at once, ``cfg.steps`` times."""
+        hidden, layers = list(self.hidden), self.layers
+        mean_first = layers[0].units.mean(layers[0].preact(self.state))  # the state does not move while settling
+        above = layers[1:]
+        back = [layer.weight.transpose(1, 2).contiguous() for layer in above]  # W^T, for the feedback
+        for _ in range(self.cfg.steps):
+            zs = [layer.preact(h) for layer, h in zip(above[:-1], hidden[:-1])]
+            means = [mean_first] + [layer.units.mean(z) for layer, z in zip(above, zs)]
+            errors = [(h - mu) / v for h, mu, v in zip(hidden, means, self.var)]  # -d log pi_l / d h^l
+            dzs = [e * layer.units.mean_slope(z) for layer, e, z in zip(above, errors[1:], zs)]
+            dzs.append(self._output_dz(hidden[-1])[0])
+            hidden = [h - rate * (e - torch.bmm(dz, w)) for h, rate, e, dz, w in zip(hidden, self.rate, errors, dzs, back)]
+        return hidden
+
+    def settle_and_trace(self, fresh):
+        """Algorithm 2, lines 16-19, for both teams at once."""
+        self.hidden = self._settle()
+        dz_out, z_c = self._output_dz(self.hidden[-1])
+        residual = self.outputs[1][..., 0] - self.out_units[1].mean(z_c)[..., 0]  # A - mu_L, eq. (68)
+        weight = torch.cat([torch.ones(self.runs, 1, dtype=DTYPE), 1.0 / residual]).unsqueeze(-1)
+        grads, below = [], self.state
+        for layer, h, v in zip(self.layers, self.hidden, self.var):
+            z = layer.preact(below)
+            grads.extend(layer.weight_grads(below, (h - layer.units.mean(z)) / v * layer.units.mean_slope(z) * weight))
+            below = h
+        grads.extend(self.layers[-1].weight_grads(below, dz_out * weight))
+        grad = torch.cat([g.flatten(1) for g in grads], 1)
+        self.trace = accumulate_traces([self.trace], [grad], self.decay, torch.cat([fresh, fresh]))[0]
+
+    def finish(self):
+        """Copy the trained weights back into the actor and critic networks."""
+        for team, rows in ((self.actor, slice(0, self.runs)), (self.critic, slice(self.runs, None))):
+            for layer, own in zip(self.layers, team.layers):
+                width = own.weight.shape[-1]
+                own.weight.copy_(layer.weight[rows, :, :width])
+                own.bias.copy_(layer.bias[rows, :width])
