@@ -62,7 +62,7 @@ class ActorCriticConfig:
 
 
 def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfig, seed: int = 0,
-                       action_map=None, fused: bool = True, max_steps: int | None = None):
+                       action_map=None, fused: bool = True, compile: bool = False, max_steps: int | None = None):
     """MAP Propagation actor-critic with eligibility traces (Algorithm 2 and Appendix C of [MAP]).
 
     One environment per run; every run learns online from its own transitions until it has
@@ -72,7 +72,8 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
     is not learned from); settle both teams (eq. 8); add the settled log-probability gradients
     to the traces, the critic's divided by ``A - mu`` (eq. 68); act. Learning rates follow the
     schedules by environment step. ``fused`` picks :class:`~companion.teams.PairedTeams` (fast)
-    over :class:`~companion.teams.SeparateTeams` (the reference); both give the same run.
+    over :class:`~companion.teams.SeparateTeams` (the reference); both give the same run;
+    ``compile`` compiles the fused settling loop with ``torch.compile``.
     ``max_steps`` stops every run after that many environment steps (for benchmarks).
     Returns every episode's undiscounted return, ``(R, episodes)`` (0 where not reached).
     """
@@ -82,7 +83,7 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
         raise ValueError(f"max_steps must be a positive integer or None, got {max_steps!r}")
     runs = actor.runs
     gen = torch.Generator().manual_seed(seed)
-    teams = (PairedTeams if fused else SeparateTeams)(actor, critic, cfg)
+    teams = PairedTeams(actor, critic, cfg, compile) if fused else SeparateTeams(actor, critic, cfg)
     action_map = action_map or (lambda a: a.numpy())
     returns = np.zeros((runs, episodes))
     finished = np.zeros(runs, dtype=int)

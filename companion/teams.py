@@ -16,7 +16,6 @@ restarting at an episode's first step; the critic's traces are scaled by ``1 / (
 """
 from __future__ import annotations
 
-import math
 
 import torch
 
@@ -24,7 +23,6 @@ from .network import DTYPE, Layer, sample
 from .optim import Adam, BlockAdam, as_schedules, layer_rates
 from .rules import layer_log_prob_grads, settle
 from .rules.map_prop import check_settleable, output_mean
-from .units import Normal
 
 
 def per_run(x, like):
@@ -85,6 +83,32 @@ class SeparateTeams:
         """Nothing to do: the networks were trained in place."""
 
 
+def output_dz(z, out_units, outputs, runs, widths):
+    """``d log pi_L / d z^L`` for the actor's rows (the first ``runs``) and the critic's rows of a
+    stacked output pre-activation ``z``; the narrower is padded with zeros to the common width."""
+    parts = (z[:runs, :, : widths[0]], z[runs:, :, : widths[1]])
+    dz = [units.dlogp_dz(value, part) for units, value, part in zip(out_units, outputs, parts)]
+    return torch.cat([torch.nn.functional.pad(d, (0, z.shape[-1] - d.shape[-1])) for d in dz])
+
+
+def settle_steps(hidden, mean_first, layers, back, var, rate, out_units, outputs, runs, widths, steps: int):
+    """Eq. (8) of [MAP], ``steps`` times, on the stacked hidden layers of :class:`PairedTeams`.
+
+    The arithmetic of :func:`companion.rules.energy_gradient`: ``errors`` are ``(h - mu) / var``
+    (minus the gradient from below), the feedback is ``dz^{l+1} (W^{l+1})^T`` with the
+    transposes ``back`` made once. A pure function of tensors, so ``torch.compile`` can fuse it.
+    """
+    above = layers[1:]
+    for _ in range(steps):
+        zs = [layer.preact(h) for layer, h in zip(above[:-1], hidden[:-1])]
+        means = [mean_first] + [layer.units.mean(z) for layer, z in zip(above, zs)]
+        errors = [(h - mu) / v for h, mu, v in zip(hidden, means, var)]
+        dzs = [e * layer.units.mean_slope(z) for layer, e, z in zip(above, errors[1:], zs)]
+        dzs.append(output_dz(layers[-1].preact(hidden[-1]), out_units, outputs, runs, widths))
+        hidden = [h - r * (e - torch.bmm(dz, w)) for h, r, e, dz, w in zip(hidden, rate, errors, dzs, back)]
+    return hidden
+
+
 class PairedTeams:
     """Algorithm 2 for an actor and a critic with the same hidden widths, fused for speed.
 
@@ -95,10 +119,13 @@ class PairedTeams:
     ``(2R, P)`` tensor; the layers are views into it.
     """
 
-    def __init__(self, actor, critic, cfg):
+    def __init__(self, actor, critic, cfg, compile: bool = False):
         check_settleable(actor)
         check_settleable(critic)
         output_mean(critic, [torch.zeros(critic.runs, 1, n, dtype=DTYPE) for n in critic.sizes])
+        # compiled, the settling loop runs as generated C++ plus matrix products (needs a C++
+        # compiler; about 20 s once per process and network shape)
+        self.settle_steps = torch.compile(settle_steps, dynamic=False) if compile else settle_steps
         if actor.sizes[:-1] != critic.sizes[:-1] or any(
                 a.units.activation != c.units.activation for a, c in zip(actor.layers[:-1], critic.layers[:-1])):
             raise ValueError("actor and critic must share input and hidden widths and activations to be paired, "
@@ -138,10 +165,6 @@ class PairedTeams:
         pad = lambda x: torch.nn.functional.pad(x, (0, width - x.shape[-1]))  # noqa: E731
         return torch.cat([pad(a), pad(c)])
 
-    def _split(self, x):
-        """The actor's and the critic's rows of a stacked output tensor, without padding."""
-        return x[: self.runs, ..., : self.widths[0]], x[self.runs:, ..., : self.widths[1]]
-
     def act(self, state, generator):
         """Sample both teams (noise drawn in the same order as :class:`SeparateTeams`); returns ``mu_L``."""
         noise = [[layer.units.noise(torch.empty(self.runs, 1, n, dtype=DTYPE), generator)
@@ -151,7 +174,8 @@ class PairedTeams:
         for l, layer in enumerate(self.layers[:-1]):
             h = layer.units.mean(layer.preact(h)) + self.std[l] * torch.cat([noise[0][l], noise[1][l]])
             self.hidden.append(h)
-        z_a, z_c = self._split(self.layers[-1].preact(h))
+        z = self.layers[-1].preact(h)
+        z_a, z_c = z[: self.runs, :, : self.widths[0]], z[self.runs:, :, : self.widths[1]]
         self.outputs = (self.out_units[0].from_noise(z_a, noise[0][-1]), self.out_units[1].from_noise(z_c, noise[1][-1]))
         return self.out_units[1].mean(z_c)[:, 0, 0]
 
@@ -163,31 +187,20 @@ class PairedTeams:
         rates = [schedule(t) for team in self.schedules for schedule in team]
         self.opt.step(torch.cat([delta, delta]).unsqueeze(1) * self.trace, rates, torch.cat([mask, mask]))
 
-    def _output_dz(self, top):
-        """``d log pi_L / d z^L`` of both output layers at the top hidden values, stacked and padded."""
-        z_a, z_c = self._split(self.layers[-1].preact(top))
-        dz = [units.dlogp_dz(value, z) for units, value, z in zip(self.out_units, self.outputs, (z_a, z_c))]
-        return self._pad(*dz), z_c
-
     def _settle(self):
         """Eq. (8) of [MAP] for every hidden layer of both teams at once, ``cfg.steps`` times."""
-        hidden, layers = list(self.hidden), self.layers
-        mean_first = layers[0].units.mean(layers[0].preact(self.state))  # the state does not move while settling
-        above = layers[1:]
-        back = [layer.weight.transpose(1, 2).contiguous() for layer in above]  # W^T, for the feedback
-        for _ in range(self.cfg.steps):
-            zs = [layer.preact(h) for layer, h in zip(above[:-1], hidden[:-1])]
-            means = [mean_first] + [layer.units.mean(z) for layer, z in zip(above, zs)]
-            errors = [(h - mu) / v for h, mu, v in zip(hidden, means, self.var)]  # -d log pi_l / d h^l
-            dzs = [e * layer.units.mean_slope(z) for layer, e, z in zip(above, errors[1:], zs)]
-            dzs.append(self._output_dz(hidden[-1])[0])
-            hidden = [h - rate * (e - torch.bmm(dz, w)) for h, rate, e, dz, w in zip(hidden, self.rate, errors, dzs, back)]
-        return hidden
+        first = self.layers[0]
+        mean_first = first.units.mean(first.preact(self.state))  # the state does not move while settling
+        back = [layer.weight.transpose(1, 2).contiguous() for layer in self.layers[1:]]
+        return self.settle_steps(list(self.hidden), mean_first, self.layers, back, self.var, self.rate,
+                                 self.out_units, self.outputs, self.runs, self.widths, self.cfg.steps)
 
     def settle_and_trace(self, fresh):
         """Algorithm 2, lines 16-19, for both teams at once."""
         self.hidden = self._settle()
-        dz_out, z_c = self._output_dz(self.hidden[-1])
+        z_out = self.layers[-1].preact(self.hidden[-1])
+        dz_out = output_dz(z_out, self.out_units, self.outputs, self.runs, self.widths)
+        z_c = z_out[self.runs:, :, : self.widths[1]]
         residual = self.outputs[1][..., 0] - self.out_units[1].mean(z_c)[..., 0]  # A - mu_L, eq. (68)
         weight = torch.cat([torch.ones(self.runs, 1, dtype=DTYPE), 1.0 / residual]).unsqueeze(-1)
         grads, below = [], self.state

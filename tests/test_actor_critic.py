@@ -28,9 +28,12 @@ def test_map_prop_actor_critic_improves_on_cartpole_in_every_run():
     assert late.mean() > 2 * early.mean(), (early, late)
 
 
-@pytest.mark.parametrize("env_id, out, var", [("CartPole-v1", Softmax(2.0), (0.03, 0.1)),
-                                               ("MountainCarContinuous-v0", Normal("linear", 0.5), (0.03, 0.1))])
-def test_paired_teams_give_the_same_run_as_separate_teams(env_id, out, var):
+@pytest.mark.parametrize("env_id, out, var, compile", [
+    ("CartPole-v1", Softmax(2.0), (0.03, 0.1), False),
+    ("MountainCarContinuous-v0", Normal("linear", 0.5), (0.03, 0.1), False),
+    ("CartPole-v1", Softmax(2.0), (0.03, 0.1), True),  # the compiled path used by the experiments
+])
+def test_paired_teams_give_the_same_run_as_separate_teams(env_id, out, var, compile):
     """The fused implementation against the reference: same returns, same weights up to rounding."""
     results = []
     for fused in (False, True):
@@ -42,7 +45,7 @@ def test_paired_teams_give_the_same_run_as_separate_teams(env_id, out, var):
                                 critic_lambda=0.8, steps=5)
         action_map = None if n_out == 2 else (lambda a: a.numpy().clip(-1, 1))
         returns = train_actor_critic(actor, critic, RunEnvs(env_id, 3, seed=0), 3, cfg, seed=3, action_map=action_map,
-                                     fused=fused)
+                                     fused=fused, compile=compile and fused)
         results.append((returns, actor.parameters() + critic.parameters()))
     (ret_a, par_a), (ret_b, par_b) = results
     assert np.allclose(ret_a, ret_b, rtol=1e-9)
