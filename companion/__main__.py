@@ -5,7 +5,22 @@ import argparse
 import json
 import sys
 
-from . import bench
+from pathlib import Path
+
+from . import bench, store
+from .experiments import REGISTRY
+from .reproduce import reproduce, verify
+
+
+def status(name: str, root: Path) -> str:
+    try:
+        _, meta = store.load_result(name, REGISTRY[name].config_hash(), root)
+    except FileNotFoundError:
+        partial = list((root / "partial").glob(f"{name}.*.npz")) if (root / "partial").exists() else []
+        return f"missing ({len(partial)} group(s) checkpointed)" if partial else "missing"
+    except store.StaleResult:
+        return "STALE"
+    return "stored" + ("" if meta["paper_scale"] else f" (not paper scale: {meta['runs']} runs x {meta['length']})")
 
 
 def main(argv=None) -> int:
@@ -15,7 +30,36 @@ def main(argv=None) -> int:
     b.add_argument("--runs", type=int, nargs="+", default=[1, 10, 100], help="numbers of runs (default 1 10 100)")
     b.add_argument("--learners", nargs="+", default=list(bench.LEARNERS), choices=list(bench.LEARNERS))
     b.add_argument("--json", metavar="PATH", help="also write the rows and the machine as JSON")
+    commands.add_parser("list", help="the registry's experiments and what is stored").add_argument(
+        "--root", type=Path, default=store.RESULTS, help="results folder (default: results/)")
+    r = commands.add_parser("reproduce", help="run experiments into the results store (resumable)")
+    r.add_argument("names", nargs="*", help="experiment names (see list)")
+    r.add_argument("--all", action="store_true", help="every experiment of the registry")
+    r.add_argument("--runs", type=int, help="override the number of runs (marks the result as not paper scale)")
+    r.add_argument("--episodes", type=int, help="override episodes (batches) per run (not paper scale)")
+    r.add_argument("--jobs", type=int, default=1, help="groups of runs to compute in parallel (default 1)")
+    r.add_argument("--no-compile", action="store_true", help="do not compile the settling loop")
+    r.add_argument("--root", type=Path, default=store.RESULTS, help="results folder (default: results/)")
+    v = commands.add_parser("verify", help="check stored results against the registry and replay their beginnings")
+    v.add_argument("names", nargs="*", help="experiment names (default: every stored result)")
+    v.add_argument("--root", type=Path, default=store.RESULTS, help="results folder (default: results/)")
     args = parser.parse_args(argv)
+
+    if args.command == "list":
+        for name, exp in REGISTRY.items():
+            print(f"{name:24s} {exp.task:26s} {exp.method:18s} {exp.runs:3d} runs x {exp.length:6d}  "
+                  f"{status(name, args.root)}")
+    if args.command == "reproduce":
+        names = list(REGISTRY) if args.all else args.names
+        if not names:
+            parser.error("reproduce needs experiment names or --all")
+        for path in reproduce(names, args.runs, args.episodes, args.jobs, args.root, not args.no_compile):
+            print(f"stored {path}")
+    if args.command == "verify":
+        names = args.names or [n for n in REGISTRY if store.result_paths(n, args.root)[1].exists()]
+        for name in names:
+            report = verify(name, args.root)
+            print(f"{name}: config hash matches; {report['matching']:.0%} of {report['replayed']} replayed returns match")
 
     if args.command == "bench":
         rows = bench.run_bench(args.learners, args.runs)

@@ -20,7 +20,7 @@ LEARNERS = {
 }
 
 
-def train_single_step(net, task, learner: str, batches: int, batch_size: int, lrs, seed: int = 0):
+def train_single_step(net, task, learner: str, batches: int, batch_size: int, lrs, seed: int = 0, on_batch=None):
     """Train ``net`` in place on a single-step ``task`` (Algorithm 1 of [MAP]; REINFORCE is ``N = 0``).
 
     Each of ``batches`` updates draws ``batch_size`` states per run, acts, receives rewards and
@@ -46,6 +46,8 @@ def train_single_step(net, task, learner: str, batches: int, batch_size: int, lr
         reward = task.reward(state, out_units.action(values[-1]))
         opt.step(update(net, values, reward), layer_rates(schedules, t))
         rewards[:, t] = reward.mean(1)
+        if on_batch is not None:
+            on_batch(1)
     return rewards
 
 
@@ -62,7 +64,8 @@ class ActorCriticConfig:
 
 
 def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfig, seed: int = 0,
-                       action_map=None, fused: bool = True, compile: bool = False, max_steps: int | None = None):
+                       action_map=None, fused: bool = True, compile: bool = False, max_steps: int | None = None,
+                       on_episode=None):
     """MAP Propagation actor-critic with eligibility traces (Algorithm 2 and Appendix C of [MAP]).
 
     One environment per run; every run learns online from its own transitions until it has
@@ -74,7 +77,9 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
     schedules by environment step. ``fused`` picks :class:`~companion.teams.PairedTeams` (fast)
     over :class:`~companion.teams.SeparateTeams` (the reference); both give the same run;
     ``compile`` compiles the fused settling loop with ``torch.compile``.
-    ``max_steps`` stops every run after that many environment steps (for benchmarks).
+    ``max_steps`` stops every run after that many environment steps (for benchmarks);
+    ``on_episode(n)`` is called whenever ``n`` episodes have just ended. Non-finite weights stop
+    the run with a :class:`FloatingPointError` naming the runs and the step.
     Returns every episode's undiscounted return, ``(R, episodes)`` (0 where not reached).
     """
     if not isinstance(episodes, int) or episodes < 1:
@@ -106,6 +111,10 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
             returns[r, finished[r]] = ep_return[r]
             finished[r] += 1
             ep_return[r] = 0.0
+        if ended.any():
+            teams.check_finite(t)
+            if on_episode is not None:
+                on_episode(int(ended.sum()))
         fresh = torch.as_tensor(ended)
         obs, mu_prev = torch.as_tensor(next_obs, dtype=DTYPE), mu
         t += 1

@@ -39,6 +39,13 @@ def accumulate_traces(traces, grads, decay, fresh):
     return [per_run(keep, z) * z + g for z, g in zip(traces, grads)]
 
 
+def check_finite(params, t, runs):
+    """Stop with a clear message if any run's weights are no longer finite (e.g. A = mu_L in eq. 68)."""
+    bad = sorted({r % runs for p in params for r in (~torch.isfinite(p.flatten(1)).all(1)).nonzero()[:, 0].tolist()})
+    if bad:
+        raise FloatingPointError(f"non-finite weights in run(s) {bad} of the batch at environment step {t}")
+
+
 class SeparateTeams:
     """The reference: actor and critic are sampled, settled and updated one after the other."""
 
@@ -78,6 +85,9 @@ class SeparateTeams:
         self.traces["critic"] = accumulate_traces(self.traces["critic"],
                                                   layer_log_prob_grads(self.critic, critic, 1.0 / residual),
                                                   cfg.gamma * cfg.critic_lambda, fresh)
+
+    def check_finite(self, t):
+        check_finite(self.actor.parameters() + self.critic.parameters(), t, self.actor.runs)
 
     def finish(self):
         """Nothing to do: the networks were trained in place."""
@@ -211,6 +221,9 @@ class PairedTeams:
         grads.extend(self.layers[-1].weight_grads(below, dz_out * weight))
         grad = torch.cat([g.flatten(1) for g in grads], 1)
         self.trace = accumulate_traces([self.trace], [grad], self.decay, torch.cat([fresh, fresh]))[0]
+
+    def check_finite(self, t):
+        check_finite([self.flat], t, self.runs)
 
     def finish(self):
         """Copy the trained weights back into the actor and critic networks."""

@@ -1,0 +1,154 @@
+"""The registry of the papers' experiments: one entry per task x method, every hyperparameter.
+
+The registry is the single source of truth: the runner builds networks and environments from
+it, the store keeps its hash next to every result, and the book renders its tables from it.
+Settings follow ``shared/reference/hyperparameters.md`` (the MAP Propagation paper's Tables 2
+and 3 and the authors' configuration files).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+from .agents import ActorCriticConfig, train_actor_critic, train_single_step
+from .envs import RunEnvs
+from .network import init_network, run_seeds
+from .optim import LinearSchedule
+from .tasks import Multiplexer
+from .units import Normal, Softmax
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One curve of a figure: a task, a method and every setting needed to rerun it."""
+
+    name: str
+    paper: str  # citation key of the source paper
+    figure: str  # where the curve appears
+    task: str  # a gymnasium id, or "multiplexer-37"
+    method: str  # the method's name as plotted (a key of plotting.METHOD_COLOURS)
+    kind: str  # "actor_critic" or "single_step"
+    length: int  # episodes per run (actor-critic) or batches per run (single step)
+    params: dict = field(default_factory=dict)
+    runs: int = 10
+    group: int = 5  # runs computed together as one batch; the unit of checkpointing and of parallel work
+    seed: int = 0
+
+    def config(self) -> dict:
+        return asdict(self)
+
+    def config_hash(self) -> str:
+        """SHA-256 of the canonical JSON of :meth:`config`: any change of a setting changes it."""
+        return hashlib.sha256(json.dumps(self.config(), sort_keys=True).encode()).hexdigest()[:16]
+
+    def groups(self, runs: int | None = None) -> list:
+        """``(first run, number of runs)`` of every group for ``runs`` runs (default: the paper's)."""
+        runs = self.runs if runs is None else runs
+        return [(start, min(self.group, runs - start)) for start in range(0, runs, self.group)]
+
+
+def _map_prop_rl(task, episodes, critic_var, actor_var, actor_out, lambdas, critic_lr, actor_lr, reward_clip=None,
+                 action_map="index"):
+    """A MAP Propagation actor-critic entry (Algorithm 2; Table 3 of [MAP])."""
+    short = task.split("-")[0].replace("Continuous", "").lower()
+    return Experiment(
+        name=f"map_{short}", paper="chung2021map", figure="Fig 2, Table 1", task=task, method="MAP Propagation",
+        kind="actor_critic", length=episodes,
+        params=dict(hidden=[64, 32], activation="softplus", critic_var=critic_var, actor_var=actor_var,
+                    actor_out=actor_out, critic_lambda=lambdas[0], actor_lambda=lambdas[1], gamma=0.98,
+                    settle_steps=20, critic_lr=critic_lr, actor_lr=actor_lr, reward_clip=reward_clip,
+                    action_map=action_map))
+
+
+def _single_step(name, method, learner, length=31_250):
+    """The 37-input multiplexer (Fig 1 of [MAP]): 64-32 network, batch 128, Table 2 settings."""
+    return Experiment(
+        name=name, paper="chung2021map", figure="Fig 1", task="multiplexer-37", method=method, kind="single_step",
+        length=length, group=10,
+        params=dict(hidden=[64, 32], activation="softplus", hidden_var=[0.3, 1.0], temperature=1.0,
+                    lr=[4e-2, 4e-5, 4e-6], batch_size=128, learner=learner))
+
+
+# learning rates: [start per layer], [end per layer], steps (0: constant)
+REGISTRY = {e.name: e for e in [
+    _map_prop_rl("Acrobot-v1", 500, [0.06, 0.2, 0.2], [0.03, 0.1], ["softmax", 4.0], (0.97, 0.97),
+                 [[2e-2, 2e-5, 2e-6], [2e-3, 2e-6, 2e-7], 100_000], [[1e-2, 1e-5, 1e-6], [1e-3, 1e-6, 1e-8], 100_000]),
+    _map_prop_rl("CartPole-v1", 1000, [0.03, 0.1, 0.1], [0.03, 0.1], ["softmax", 2.0], (0.95, 0.95),
+                 [[2e-2, 2e-5, 2e-6], [2e-3, 2e-6, 2e-7], 50_000], [[1e-2, 1e-5, 1e-6], [1e-3, 1e-6, 1e-8], 50_000]),
+    _map_prop_rl("LunarLander-v3", 2500, [0.003, 0.01, 0.01], [0.06, 0.2], ["softmax", 8.0], (0.97, 0.97),
+                 [[1e-2, 1e-5, 1e-6], [1e-2, 1e-5, 1e-6], 0], [[4e-3, 4e-6, 4e-7], [4e-3, 4e-6, 4e-7], 0]),
+    _map_prop_rl("MountainCarContinuous-v0", 500, [0.003, 0.01, 0.05], [0.03, 0.1], ["normal", 0.5], (0.97, 0.97),
+                 [[1e-2, 1e-5, 1e-6], [1e-2, 1e-5, 1e-6], 0], [[4e-3, 4e-6, 4e-7], [4e-3, 4e-6, 4e-7], 0],
+                 reward_clip=5.0, action_map="authors"),
+    _single_step("map_multiplexer", "MAP Propagation", "map_propagation"),
+    _single_step("reinforce_multiplexer", "REINFORCE", "reinforce"),
+    _single_step("backprop_multiplexer", "Backprop", "backprop"),
+]}
+
+ACTION_MAPS = {
+    "index": lambda a: a.numpy(),
+    # the authors' map for MountainCar, clip(2a + 1, -1, 1): it pushes right when a = 0 (see chapter 4)
+    "authors": lambda a: (2 * a.numpy() + 1).clip(-1, 1),
+    "symmetric": lambda a: a.numpy().clip(-1, 1),
+}
+
+
+def get(name: str) -> Experiment:
+    if name not in REGISTRY:
+        raise ValueError(f"experiment name must be one of {sorted(REGISTRY)}, got {name!r}")
+    return REGISTRY[name]
+
+
+def _schedules(spec):
+    start, end, steps = spec
+    return [LinearSchedule(a, b, steps) for a, b in zip(start, end)]
+
+
+def group_seed(exp: Experiment, first_run: int) -> int:
+    """The seed of the group starting at ``first_run`` (independent of how many groups there are)."""
+    return run_seeds(exp.seed, first_run // exp.group + 1)[-1]
+
+
+def _actor_critic_group(exp, runs, seed, length, on_episode, compile):
+    p = exp.params
+    envs = RunEnvs(exp.task, runs, seed=seed + 2, reward_clip=p["reward_clip"])
+    sizes = [envs.n_obs, *p["hidden"]]
+    hidden = lambda var: [Normal(p["activation"], v) for v in var]  # noqa: E731
+    kind, value = p["actor_out"]
+    out = Softmax(value) if kind == "softmax" else Normal("linear", value)
+    actor = init_network(sizes + [envs.n_actions], hidden(p["actor_var"]) + [out], runs, seed=seed)
+    critic = init_network(sizes + [1], hidden(p["critic_var"][:-1]) + [Normal("linear", p["critic_var"][-1])],
+                          runs, seed=seed + 1)
+    cfg = ActorCriticConfig(_schedules(p["actor_lr"]), _schedules(p["critic_lr"]), p["actor_lambda"],
+                            p["critic_lambda"], gamma=p["gamma"], steps=p["settle_steps"])
+    returns = train_actor_critic(actor, critic, envs, length, cfg, seed=seed + 3, action_map=ACTION_MAPS[p["action_map"]],
+                                 compile=compile, on_episode=on_episode)
+    return {"returns": returns}
+
+
+def _single_step_group(exp, runs, seed, length, on_episode, compile):
+    p = exp.params
+    task = Multiplexer(5)
+    units = [Normal(p["activation"], v) for v in p["hidden_var"]] + [Softmax(p["temperature"])]
+    net = init_network([task.n_inputs, *p["hidden"], task.n_actions], units, runs, seed=seed)
+    rewards = train_single_step(net, task, p["learner"], length, p["batch_size"], p["lr"], seed=seed + 1,
+                                on_batch=on_episode)
+    return {"returns": rewards.numpy()}
+
+
+def run_group(exp: Experiment, first_run: int, runs: int, length: int | None = None, on_episode=None,
+              compile: bool = True) -> dict:
+    """Run one group of ``runs`` runs for ``length`` episodes (batches); returns arrays ``(runs, length)``.
+
+    A group's runs depend only on the experiment and ``first_run``, never on the other groups,
+    so groups can run in any order, in parallel, and be replayed alone. ``on_episode(n)`` is
+    called with the number of episodes (batches) just finished.
+    """
+    length = exp.length if length is None else length
+    seed = group_seed(exp, first_run)
+    runner = _actor_critic_group if exp.kind == "actor_critic" else _single_step_group
+    try:
+        return runner(exp, runs, seed, length, on_episode, compile)
+    except FloatingPointError as err:
+        raise FloatingPointError(f"experiment {exp.name}, runs {first_run}-{first_run + runs - 1}: {err}") from None
