@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup book test unit nbval html notebooks clean
+.PHONY: setup book test unit nbval html notebooks reproduce bench clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,14 @@ test: unit nbval html
 
 notebooks: $(STAMP)
 	for nb in book/*.ipynb; do $(BIN)/jupyter-execute --inplace --timeout=600 "$$nb" || exit 1; done
+
+# every experiment of the registry at paper scale, resuming what was checkpointed, one job per core
+JOBS ?= $(shell nproc)
+reproduce: $(STAMP)
+	$(BIN)/python -m companion reproduce --all --jobs $(JOBS)
+
+bench: $(STAMP)
+	$(BIN)/python -m companion bench --json results/bench.json
 
 clean:
 	rm -rf _build

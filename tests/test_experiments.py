@@ -1,0 +1,99 @@
+import json
+
+import numpy as np
+import pytest
+
+from companion import experiments, reproduce, store
+from companion.__main__ import main
+
+SMOKE = dict(runs=2, length=2, compile=False, progress=False)
+
+
+def test_every_registry_entry_builds_and_hashes_its_config():
+    hashes = {exp.config_hash() for exp in experiments.REGISTRY.values()}
+    assert len(hashes) == len(experiments.REGISTRY)
+    exp = experiments.get("map_cartpole")
+    assert exp.groups() == [(0, 5), (5, 5)] and exp.groups(7) == [(0, 5), (5, 2)]
+    changed = experiments.Experiment(**{**exp.config(), "params": {**exp.params, "gamma": 0.99}})
+    assert changed.config_hash() != exp.config_hash()
+    with pytest.raises(ValueError, match="experiment name must be one of .* got 'map_pong'"):
+        experiments.get("map_pong")
+
+
+def test_a_group_does_not_depend_on_the_other_groups_or_the_length():
+    exp = experiments.get("map_acrobot")
+    short = experiments.run_group(exp, 5, 2, 1, compile=False)["returns"]
+    longer = experiments.run_group(exp, 5, 2, 2, compile=False)["returns"]
+    assert np.array_equal(short, longer[:, :1])
+    other = experiments.run_group(exp, 0, 2, 1, compile=False)["returns"]
+    assert not np.array_equal(short, other)
+
+
+def test_reproduce_stores_resumes_and_verifies(tmp_path, monkeypatch):
+    (path,) = reproduce.reproduce(["map_multiplexer"], root=tmp_path, **SMOKE)
+    arrays, meta = store.load_result("map_multiplexer", experiments.get("map_multiplexer").config_hash(), tmp_path)
+    assert arrays["returns"].shape == (2, 2) and meta["paper_scale"] is False and meta["runs"] == 2
+    assert set(meta) >= {"config", "config_hash", "group_seeds", "versions", "commit", "wall_time_s", "environment"}
+    assert not list((tmp_path / "partial").iterdir())  # checkpoints are folded into the result
+    assert reproduce.verify("map_multiplexer", tmp_path)["matching"] == 1.0
+
+    # an interrupted call: the first group was checkpointed, the second was not
+    exp = experiments.get("map_cartpole")
+    reproduce._run_and_checkpoint(exp, 0, 5, 2, tmp_path, False, False)
+    calls = []
+    real = reproduce.run_group
+    monkeypatch.setattr(reproduce, "run_group", lambda e, first, *a, **k: calls.append(first) or real(e, first, *a, **k))
+    reproduce.reproduce(["map_cartpole"], runs=7, length=2, root=tmp_path, compile=False, progress=False)
+    assert calls == [5]
+    arrays, _ = store.load_result("map_cartpole", exp.config_hash(), tmp_path)
+    assert arrays["returns"].shape == (7, 2) and (arrays["returns"] > 0).all()
+
+
+def test_groups_run_in_parallel_through_joblib_processes(tmp_path):
+    reproduce.reproduce(["reinforce_multiplexer", "backprop_multiplexer"], jobs=2, root=tmp_path, **SMOKE)
+    serial = tmp_path / "serial"
+    reproduce.reproduce(["backprop_multiplexer"], root=serial, **SMOKE)
+    a = store.load_arrays(tmp_path / "backprop_multiplexer.npz")["returns"]
+    assert np.array_equal(a, store.load_arrays(serial / "backprop_multiplexer.npz")["returns"])
+
+
+def test_stale_corrupted_and_tampered_results_are_refused(tmp_path):
+    reproduce.reproduce(["reinforce_multiplexer"], root=tmp_path, **SMOKE)
+    exp = experiments.get("reinforce_multiplexer")
+    npz, meta_path = store.result_paths("reinforce_multiplexer", tmp_path)
+    good = npz.read_bytes()
+    np.savez(npz, returns=store.load_arrays(npz)["returns"] + 0.5)  # a hand-edited result no longer replays
+    with pytest.raises(store.StaleResult, match="replay .* run `python -m companion reproduce reinforce_multiplexer`"):
+        reproduce.verify("reinforce_multiplexer", tmp_path)
+    npz.write_bytes(b"not a zip file")
+    with pytest.raises(store.StaleResult, match="cannot be read"):
+        store.load_result("reinforce_multiplexer", exp.config_hash(), tmp_path)
+    npz.write_bytes(good)
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps({**meta, "config_hash": "0" * 16}))
+    with pytest.raises(store.StaleResult, match="differs from the registry's .* \\(a setting changed\\)"):
+        store.load_result("reinforce_multiplexer", exp.config_hash(), tmp_path)
+    with pytest.raises(FileNotFoundError, match="no stored result for 'map_acrobot'"):
+        store.load_result("map_acrobot", "x", tmp_path)
+
+
+def test_a_small_run_never_replaces_a_paper_scale_result(tmp_path):
+    reproduce.reproduce(["backprop_multiplexer"], root=tmp_path, **SMOKE)
+    npz, meta_path = store.result_paths("backprop_multiplexer", tmp_path)
+    meta_path.write_text(meta_path.read_text().replace('"paper_scale": false', '"paper_scale": true'))
+    before = npz.read_bytes()
+    with pytest.raises(ValueError, match="a paper-scale result is stored"):
+        reproduce.reproduce(["backprop_multiplexer"], root=tmp_path, **SMOKE)
+    assert npz.read_bytes() == before
+    with pytest.raises(ValueError, match="runs must be a positive integer or None, got 0"):
+        reproduce.reproduce(["backprop_multiplexer"], runs=0, root=tmp_path, compile=False, progress=False)
+
+
+def test_cli_list_and_reproduce(tmp_path, capsys):
+    assert main(["reproduce", "reinforce_multiplexer", "--runs", "2", "--episodes", "2", "--no-compile",
+                 "--root", str(tmp_path)]) == 0
+    assert main(["list", "--root", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "reinforce_multiplexer" in out and "stored (not paper scale: 2 runs x 2)" in out and "map_cartpole" in out
+    assert main(["verify", "--root", str(tmp_path)]) == 0
+    assert "reinforce_multiplexer: config hash matches; 100% of" in capsys.readouterr().out

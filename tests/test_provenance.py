@@ -1,0 +1,23 @@
+"""Every stored result still matches the registry and replays with the current code."""
+import json
+
+import pytest
+
+from companion import experiments, reproduce, store
+
+STORED = sorted(p.stem for p in store.RESULTS.glob("*.json") if p.stem in experiments.REGISTRY)
+
+
+def test_every_stored_result_belongs_to_the_registry_and_has_its_arrays():
+    for meta in store.RESULTS.glob("*.json"):
+        if meta.stem == "bench":
+            continue
+        assert meta.stem in experiments.REGISTRY, f"{meta} is not a registry experiment"
+        assert meta.with_suffix(".npz").exists(), f"{meta} has no arrays"
+        assert json.loads(meta.read_text())["config_hash"] == experiments.get(meta.stem).config_hash()
+
+
+@pytest.mark.parametrize("name", STORED)
+def test_stored_result_replays(name):
+    report = reproduce.verify(name)
+    assert report["matching"] >= 0.8
