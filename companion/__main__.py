@@ -47,7 +47,7 @@ def main(argv=None) -> int:
 
     if args.command == "list":
         for name, exp in REGISTRY.items():
-            print(f"{name:24s} {exp.task:26s} {exp.method:18s} {exp.runs:3d} runs x {exp.length:6d}  "
+            print(f"{name:32s} {exp.task:25s} {exp.method:29s} {exp.runs:3d} runs x {exp.length:6d}  "
                   f"{status(name, args.root)}")
     if args.command == "reproduce":
         names = list(REGISTRY) if args.all else args.names

@@ -10,7 +10,7 @@ import torch
 from .network import DTYPE, sample, sample_deterministic_hidden
 from .optim import Adam, as_schedules, layer_rates
 from .rules import backprop_update, map_update, reinforce_update
-from .teams import PairedTeams, SeparateTeams
+from .teams import ANNActor, ANNCritic, PairedTeams, SeparateTeams, TeamActor, TeamCritic
 
 # name -> (how the network acts, which update it learns by)
 LEARNERS = {
@@ -61,6 +61,14 @@ class ActorCriticConfig:
     critic_lambda: float
     gamma: float = 0.98
     steps: int = 20  # energy-minimisation steps N (0: global REINFORCE)
+    actor_kind: str = "team"  # "team" (stochastic units) or "ann" (backprop network)
+    critic_kind: str = "team"
+    explore: float = 1.0  # probability that a hidden unit of a team actor explores (Thomas 2011 baseline)
+
+    def __post_init__(self):
+        for name in ("actor_kind", "critic_kind"):
+            if getattr(self, name) not in ("team", "ann"):
+                raise ValueError(f"{name} must be 'team' or 'ann', got {getattr(self, name)!r}")
 
 
 def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfig, seed: int = 0,
@@ -88,7 +96,12 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
         raise ValueError(f"max_steps must be a positive integer or None, got {max_steps!r}")
     runs = actor.runs
     gen = torch.Generator().manual_seed(seed)
-    teams = PairedTeams(actor, critic, cfg, compile) if fused else SeparateTeams(actor, critic, cfg)
+    if cfg.actor_kind == cfg.critic_kind == "team" and cfg.explore == 1 and fused:
+        teams = PairedTeams(actor, critic, cfg, compile)
+    else:
+        parts = {"team": (TeamActor(actor, cfg.steps, cfg.explore), TeamCritic(critic, cfg.steps)),
+                 "ann": (ANNActor(actor), ANNCritic(critic))}
+        teams = SeparateTeams(parts[cfg.actor_kind][0], parts[cfg.critic_kind][1], cfg)
     action_map = action_map or (lambda a: a.numpy())
     returns = np.zeros((runs, episodes))
     finished = np.zeros(runs, dtype=int)

@@ -48,17 +48,61 @@ class Experiment:
         return [(start, min(self.group, runs - start)) for start in range(0, runs, self.group)]
 
 
+def short_name(task: str) -> str:
+    return task.split("-")[0].replace("Continuous", "").lower()
+
+
 def _map_prop_rl(task, episodes, critic_var, actor_var, actor_out, lambdas, critic_lr, actor_lr, reward_clip=None,
                  action_map="index"):
     """A MAP Propagation actor-critic entry (Algorithm 2; Table 3 of [MAP])."""
-    short = task.split("-")[0].replace("Continuous", "").lower()
     return Experiment(
-        name=f"map_{short}", paper="chung2021map", figure="Fig 2, Table 1", task=task, method="MAP Propagation",
-        kind="actor_critic", length=episodes,
+        name=f"map_{short_name(task)}", paper="chung2021map", figure="Fig 2, Table 1", task=task,
+        method="MAP Propagation", kind="actor_critic", length=episodes,
         params=dict(hidden=[64, 32], activation="softplus", critic_var=critic_var, actor_var=actor_var,
                     actor_out=actor_out, critic_lambda=lambdas[0], actor_lambda=lambdas[1], gamma=0.98,
                     settle_steps=20, critic_lr=critic_lr, actor_lr=actor_lr, reward_clip=reward_clip,
                     action_map=action_map))
+
+
+BASELINES = {  # method -> (actor kind, critic kind); all use global REINFORCE's N = 0 in a team actor
+    "REINFORCE": ("team", "ann"),
+    "REINFORCE with Thomas (2011)": ("team", "ann"),
+    "Backprop": ("ann", "ann"),
+}
+
+
+def baseline(map_entry: Experiment, method: str, scale: float, explore: float = 1.0, runs: int = 10,
+             name: str | None = None, figure: str = "Fig 2, Table 1") -> Experiment:
+    """A baseline of Fig 2 on the task of ``map_entry``: same architecture, variances, traces and
+    schedules' shape, every learning rate multiplied by ``scale`` (their values were never
+    published: ``scale`` and ``explore`` come from the stored sweep)."""
+    actor_kind, critic_kind = BASELINES[method]
+    p = dict(map_entry.params, settle_steps=0, actor_kind=actor_kind, critic_kind=critic_kind, explore=explore,
+             lr_scale=scale)
+    for key in ("actor_lr", "critic_lr"):
+        start, end, steps = p[key]
+        p[key] = [[scale * x for x in start], [scale * x for x in end], steps]
+    tag = {"REINFORCE": "reinforce", "REINFORCE with Thomas (2011)": "thomas", "Backprop": "backprop"}[method]
+    return Experiment(name=name or f"{tag}_{short_name(map_entry.task)}", paper="chung2021map", figure=figure,
+                      task=map_entry.task, method=method, kind="actor_critic", length=map_entry.length, params=p,
+                      runs=runs, group=min(5, runs))
+
+
+SWEEP_SCALES = (0.3, 1.0, 3.0)
+SWEEP_EXPLORE = (0.25, 0.5)
+
+
+def sweep(map_entry: Experiment) -> list:
+    """The learning-rate sweep of the baselines on one task: 3 runs per setting, the paper's episodes."""
+    task = short_name(map_entry.task)
+    grid = [("REINFORCE", s, 1.0) for s in SWEEP_SCALES] + [("Backprop", s, 1.0) for s in SWEEP_SCALES]
+    grid += [("REINFORCE with Thomas (2011)", s, e) for s in SWEEP_SCALES for e in SWEEP_EXPLORE]
+    entries = []
+    for method, s, e in grid:
+        tag = {"REINFORCE": "reinforce", "REINFORCE with Thomas (2011)": f"thomas{e:g}", "Backprop": "backprop"}[method]
+        entries.append(baseline(map_entry, method, s, e, runs=3, name=f"sweep_{task}_{tag}_x{s:g}",
+                                figure="baseline sweep (Fig 2)"))
+    return entries
 
 
 def _single_step(name, method, learner, length=31_250):
@@ -85,6 +129,8 @@ REGISTRY = {e.name: e for e in [
     _single_step("reinforce_multiplexer", "REINFORCE", "reinforce"),
     _single_step("backprop_multiplexer", "Backprop", "backprop"),
 ]}
+REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "mountaincar")
+                 for e in sweep(REGISTRY[f"map_{task}"])})
 
 ACTION_MAPS = {
     "index": lambda a: a.numpy(),
@@ -121,7 +167,9 @@ def _actor_critic_group(exp, runs, seed, length, on_episode, compile):
     critic = init_network(sizes + [1], hidden(p["critic_var"][:-1]) + [Normal("linear", p["critic_var"][-1])],
                           runs, seed=seed + 1)
     cfg = ActorCriticConfig(_schedules(p["actor_lr"]), _schedules(p["critic_lr"]), p["actor_lambda"],
-                            p["critic_lambda"], gamma=p["gamma"], steps=p["settle_steps"])
+                            p["critic_lambda"], gamma=p["gamma"], steps=p["settle_steps"],
+                            actor_kind=p.get("actor_kind", "team"), critic_kind=p.get("critic_kind", "team"),
+                            explore=p.get("explore", 1.0))
     returns = train_actor_critic(actor, critic, envs, length, cfg, seed=seed + 3, action_map=ACTION_MAPS[p["action_map"]],
                                  compile=compile, on_episode=on_episode)
     return {"returns": returns}

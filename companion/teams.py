@@ -1,9 +1,10 @@
-"""An actor team and a critic team learning together by MAP Propagation (Algorithm 2 of [MAP]).
+"""An actor and a critic learning together with eligibility traces (Algorithm 2 of [MAP]).
 
 Two implementations of the same steps, used by :func:`companion.agents.train_actor_critic`:
 
 - :class:`SeparateTeams` calls the rules of :mod:`companion.rules` on each network in turn;
-  it is the reference, written to be read next to the paper;
+  with two teams it is the reference, written to be read next to the paper; with ordinary
+  networks (:class:`ANNActor`, :class:`ANNCritic`) it gives the baselines;
 - :class:`PairedTeams` computes the same numbers with far fewer tensor operations: the hidden
   layers of the two teams (same widths, normal units) are stacked along the runs axis and
   settle as one batch, the first layer's mean is computed once per settling (the state does
@@ -19,9 +20,9 @@ from __future__ import annotations
 
 import torch
 
-from .network import DTYPE, Layer, sample
+from .network import DTYPE, Layer, sample, sample_deterministic_hidden, sample_exploring_some
 from .optim import Adam, BlockAdam, as_schedules, layer_rates
-from .rules import layer_log_prob_grads, settle
+from .rules import backprop_update, layer_log_prob_grads, output_mean_grads, settle
 from .rules.map_prop import check_settleable, output_mean
 
 
@@ -46,48 +47,129 @@ def check_finite(params, t, runs):
         raise FloatingPointError(f"non-finite weights in run(s) {bad} of the batch at environment step {t}")
 
 
-class SeparateTeams:
-    """The reference: actor and critic are sampled, settled and updated one after the other."""
+class Traced:
+    """One network's eligibility traces and Adam (Algorithm 2, lines 14 and 19)."""
 
-    def __init__(self, actor, critic, cfg):
-        check_settleable(actor)
-        check_settleable(critic)
-        output_mean(critic, [torch.zeros(critic.runs, 1, n, dtype=DTYPE) for n in critic.sizes])
-        self.actor, self.critic, self.cfg = actor, critic, cfg
-        self.schedules = {"actor": as_schedules(cfg.actor_lrs), "critic": as_schedules(cfg.critic_lrs)}
-        self.opts = {"actor": Adam(actor.parameters()), "critic": Adam(critic.parameters())}
-        self.traces = {"actor": [torch.zeros_like(p) for p in actor.parameters()],
-                       "critic": [torch.zeros_like(p) for p in critic.parameters()]}
+    def __init__(self, net, lrs, decay: float):
+        self.net, self.decay = net, decay
+        self.schedules = as_schedules(lrs)
+        self.opt = Adam(net.parameters())
+        self.traces = [torch.zeros_like(p) for p in net.parameters()]
+
+    def trace(self, grads, fresh):
+        self.traces = accumulate_traces(self.traces, grads, self.decay, fresh)
+
+    def learn(self, delta, t, mask):
+        """``W^l <- W^l + alpha_l * delta * z^l`` for the runs in ``mask``."""
+        self.opt.step([per_run(delta, z) * z for z in self.traces], layer_rates(self.schedules, t), mask)
+
+
+class TeamActor:
+    """A team of stochastic units: MAP Propagation with ``steps`` settling steps (0: global REINFORCE).
+
+    With ``explore < 1`` each hidden unit explores only with that probability
+    (:func:`~companion.network.sample_exploring_some`, the Thomas (2011) baseline).
+    """
+
+    def __init__(self, net, steps: int, explore: float = 1.0):
+        if steps:
+            check_settleable(net)
+        self.net, self.steps, self.explore = net, steps, explore
 
     def act(self, state, generator):
-        """Sample both teams at ``state`` (``(R, 1, n)``); returns the critic's output mean, ``(R,)``."""
-        self.values = {"actor": sample(self.actor, state, generator), "critic": sample(self.critic, state, generator)}
-        return output_mean(self.critic, self.values["critic"])[:, 0]
+        if self.explore < 1:
+            self.values = sample_exploring_some(self.net, state, self.explore, generator)
+        else:
+            self.values = sample(self.net, state, generator)
+
+    def action(self):
+        return self.net.layers[-1].units.action(self.values[-1])[:, 0]
+
+    def grads(self):
+        """``grad log pi_l`` at the settled values (eq. 9), the actor's trace increment."""
+        return layer_log_prob_grads(self.net, settle(self.net, self.values, self.steps))
+
+
+class TeamCritic(TeamActor):
+    """A MAP Propagation critic (Appendix C of [MAP]): a team with one normal output unit."""
+
+    def __init__(self, net, steps: int):
+        output_mean(net, [torch.zeros(net.runs, 1, n, dtype=DTYPE) for n in net.sizes])
+        super().__init__(net, steps)
+
+    def act(self, state, generator):
+        """Sample the team; returns the value estimate ``mu_L(S)``, shape ``(R,)``."""
+        super().act(state, generator)
+        return output_mean(self.net, self.values)[:, 0]
+
+    def grads(self):
+        """The settled gradients divided by ``A - mu_L`` (eq. 68)."""
+        settled = settle(self.net, self.values, self.steps)
+        residual = settled[-1][..., 0] - output_mean(self.net, settled)
+        return layer_log_prob_grads(self.net, settled, 1.0 / residual)
+
+
+class ANNActor(TeamActor):
+    """An ordinary network (hidden units output their means) trained by backprop: ``grad log pi(A | S)``."""
+
+    def __init__(self, net):
+        self.net = net
+
+    def act(self, state, generator):
+        self.values = sample_deterministic_hidden(self.net, state, generator)
+
+    def grads(self):
+        return backprop_update(self.net, self.values, torch.ones(self.net.runs, 1, dtype=DTYPE))
+
+
+class ANNCritic:
+    """An ordinary network estimating the value; its trace increment is ``grad v(S)`` (TD(lambda))."""
+
+    def __init__(self, net):
+        output_mean(net, [torch.zeros(net.runs, 1, n, dtype=DTYPE) for n in net.sizes])
+        self.net = net
+
+    def act(self, state, generator):
+        self.state = state
+        return output_mean(self.net, sample_deterministic_hidden(self.net, state, generator))[:, 0]
+
+    def grads(self):
+        return output_mean_grads(self.net, self.state)
+
+
+class SeparateTeams:
+    """An actor part and a critic part, sampled, settled and updated one after the other.
+
+    With two teams this is the reference implementation of Algorithm 2, written to be read
+    next to the paper; with :class:`ANNActor` / :class:`ANNCritic` it gives the baselines.
+    """
+
+    def __init__(self, actor, critic, cfg):
+        self.actor, self.critic = actor, critic
+        self.learners = (Traced(actor.net, cfg.actor_lrs, cfg.gamma * cfg.actor_lambda),
+                         Traced(critic.net, cfg.critic_lrs, cfg.gamma * cfg.critic_lambda))
+
+    def act(self, state, generator):
+        """Sample both parts at ``state`` (``(R, 1, n)``), the actor first; returns the value estimate, ``(R,)``."""
+        self.actor.act(state, generator)
+        return self.critic.act(state, generator)
 
     def action(self):
         """The actor's action per run, shape ``(R,)`` (index) or ``(R, n)`` (continuous)."""
-        return self.actor.layers[-1].units.action(self.values["actor"][-1])[:, 0]
+        return self.actor.action()
 
     def learn(self, delta, t, mask):
-        """Algorithm 2, line 14: ``W^l <- W^l + alpha_l * delta * z^l`` in both teams, for the runs in ``mask``."""
-        for team in ("actor", "critic"):
-            grads = [per_run(delta, z) * z for z in self.traces[team]]
-            self.opts[team].step(grads, layer_rates(self.schedules[team], t), mask)
+        """Algorithm 2, line 14, in both parts, for the runs in ``mask``."""
+        for learner in self.learners:
+            learner.learn(delta, t, mask)
 
     def settle_and_trace(self, fresh):
-        """Algorithm 2, lines 16-19: settle both teams, then add the settled gradients to the traces."""
-        cfg = self.cfg
-        actor = settle(self.actor, self.values["actor"], cfg.steps)
-        critic = settle(self.critic, self.values["critic"], cfg.steps)
-        residual = critic[-1][..., 0] - output_mean(self.critic, critic)
-        self.traces["actor"] = accumulate_traces(self.traces["actor"], layer_log_prob_grads(self.actor, actor),
-                                                 cfg.gamma * cfg.actor_lambda, fresh)
-        self.traces["critic"] = accumulate_traces(self.traces["critic"],
-                                                  layer_log_prob_grads(self.critic, critic, 1.0 / residual),
-                                                  cfg.gamma * cfg.critic_lambda, fresh)
+        """Algorithm 2, lines 16-19: settle (teams only), then add the gradients to the traces."""
+        for part, learner in zip((self.actor, self.critic), self.learners):
+            learner.trace(part.grads(), fresh)
 
     def check_finite(self, t):
-        check_finite(self.actor.parameters() + self.critic.parameters(), t, self.actor.runs)
+        check_finite(self.actor.net.parameters() + self.critic.net.parameters(), t, self.actor.net.runs)
 
     def finish(self):
         """Nothing to do: the networks were trained in place."""

@@ -97,3 +97,19 @@ def test_cli_list_and_reproduce(tmp_path, capsys):
     assert "reinforce_multiplexer" in out and "stored (not paper scale: 2 runs x 2)" in out and "map_cartpole" in out
     assert main(["verify", "--root", str(tmp_path)]) == 0
     assert "reinforce_multiplexer: config hash matches; 100% of" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["sweep_cartpole_reinforce_x1", "sweep_cartpole_thomas0.5_x1", "sweep_cartpole_backprop_x1"])
+def test_every_baseline_runs(name):
+    exp = experiments.get(name)
+    returns = experiments.run_group(exp, 0, 2, 2, compile=False)["returns"]
+    assert returns.shape == (2, 2) and (returns > 0).all()
+
+
+def test_baselines_scale_the_map_propagation_learning_rates():
+    base, sweep = experiments.get("map_acrobot"), experiments.get("sweep_acrobot_backprop_x3")
+    assert sweep.params["actor_lr"][0] == pytest.approx([3 * x for x in base.params["actor_lr"][0]])
+    assert sweep.params["critic_lr"][1] == pytest.approx([3 * x for x in base.params["critic_lr"][1]])
+    assert (sweep.params["actor_kind"], sweep.params["critic_kind"], sweep.params["settle_steps"]) == ("ann", "ann", 0)
+    assert experiments.get("sweep_acrobot_thomas0.25_x1").params["explore"] == 0.25
+    assert len([n for n in experiments.REGISTRY if n.startswith("sweep_cartpole_")]) == 12

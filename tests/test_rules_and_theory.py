@@ -109,3 +109,33 @@ def test_update_moments_from_batch_means_match_single_sample_moments():
         g = g.reshape(2**15, -1)
         assert torch.allclose(means[l][0], g.mean(0), atol=4 * g.std(0).max().item() / 2**7.5)
         assert abs(seconds[l][0].item() / (g**2).sum(-1).mean().item() - 1) < 0.05
+
+
+def test_output_mean_grads_match_finite_differences():
+    from companion.rules import output_mean_grads
+    net = init_network([3, 5, 1], [Normal("softplus", 1.0), Normal("linear", 1.0)], runs=2, seed=3, bias_range=0.5)
+    state = torch.randn(2, 4, 3, dtype=torch.float64)
+    value = lambda: net.layers[1].preact(net.layers[0].units.mean(net.layers[0].preact(state)))[..., 0].mean(1)  # noqa: E731
+    grads = output_mean_grads(net, state)
+    for p, g in zip(net.parameters(), grads):
+        idx = (1,) + (0,) * (p.dim() - 1)
+        old = p[idx].item()
+        p[idx] = old + 1e-6
+        up = value()[1].item()
+        p[idx] = old - 1e-6
+        down = value()[1].item()
+        p[idx] = old
+        assert abs((up - down) / 2e-6 - g[idx].item()) < 1e-6
+
+
+def test_sampling_with_some_units_exploring():
+    from companion.network import sample_exploring_some
+    net = init_network([3, 200, 2], [Normal("softplus", 1.0), Softmax()], runs=1, seed=0)
+    state = torch.randn(1, 50, 3, dtype=torch.float64)
+    values = sample_exploring_some(net, state, 0.25, torch.Generator().manual_seed(0))
+    at_mean = values[1] == net.layers[0].units.mean(net.layers[0].preact(state))
+    assert abs(at_mean.double().mean().item() - 0.75) < 0.02
+    assert torch.all(values[2].sum(-1) == 1)
+    import pytest
+    with pytest.raises(ValueError, match="explore .* must lie in \\(0, 1\\], got 0"):
+        sample_exploring_some(net, state, 0)

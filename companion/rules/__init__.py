@@ -1,9 +1,9 @@
 """Learning rules: each returns a list of updates (ascent directions) in ``Network.parameters`` order."""
-from .backprop import backprop_update, reparam_squared_error_grads, reparam_update
+from .backprop import backprop_update, output_mean_grads, reparam_squared_error_grads, reparam_update
 from .map_prop import critic_update, energy, energy_gradient, map_update, settle
 from .reinforce import layer_log_prob_grads, reinforce_update
 
 __all__ = [
     "backprop_update", "critic_update", "energy", "energy_gradient", "layer_log_prob_grads",
-    "map_update", "reinforce_update", "reparam_squared_error_grads", "reparam_update", "settle",
+    "map_update", "output_mean_grads", "reinforce_update", "reparam_squared_error_grads", "reparam_update", "settle",
 ]

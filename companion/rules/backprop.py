@@ -65,3 +65,13 @@ def reparam_squared_error_grads(net, values, target) -> list:
     z = _output_preact(net, params, values[0], hidden_noise(net, values))
     error = ((target - net.layers[-1].units.mean(z)[..., 0]) ** 2).mean(1).sum()
     return list(torch.autograd.grad(error, params))
+
+
+def output_mean_grads(net, state) -> list:
+    """``grad_W mu_L(S)`` (batch mean) of an ordinary network whose single output unit's mean is the value.
+
+    The critic's trace increment in TD(lambda) with a backprop network (the baselines of [MAP]).
+    """
+    params = [p.detach().requires_grad_(True) for p in net.parameters()]
+    z = _output_preact(net, params, state, [0.0] * len(net.layers))
+    return list(torch.autograd.grad(net.layers[-1].units.mean(z)[..., 0].mean(1).sum(), params))
