@@ -35,6 +35,7 @@ def _run_and_checkpoint(exp: Experiment, first: int, runs: int, length: int, roo
     arrays["wall_time"] = np.array(time.perf_counter() - start)
     arrays["config_hash"] = np.array(exp.config_hash())
     store.save_arrays(store.checkpoint_path(exp.name, first, runs, length, root), arrays)
+    return exp
 
 
 def _finished(exp, first, runs, length, root) -> bool:
@@ -63,11 +64,18 @@ def reproduce(names, runs=None, length=None, jobs: int = 1, root=store.RESULTS, 
         if not paper and meta.exists() and '"paper_scale": true' in meta.read_text():
             raise ValueError(f"{exp.name}: a paper-scale result is stored in {root}; write a smaller one elsewhere "
                              "(--root) instead of replacing it")
-    jobs_todo = [(exp, first, n, length or exp.length) for exp in exps for first, n in exp.groups(runs)
-                 if not _finished(exp, first, n, length or exp.length, root)]
-    joblib.Parallel(n_jobs=jobs)(
-        joblib.delayed(_run_and_checkpoint)(exp, first, n, ln, root, compile, progress) for exp, first, n, ln in jobs_todo)
-    return [_assemble(exp, runs or exp.runs, length or exp.length, root) for exp in exps]
+    todo = [(exp, first, n, length or exp.length) for exp in exps for first, n in exp.groups(runs)
+            if not _finished(exp, first, n, length or exp.length, root)]
+    # results are assembled as soon as their last group is done, not when the whole call ends
+    open_groups = {exp.name: sum(1 for e, *_ in todo if e is exp) for exp in exps}
+    paths = {exp.name: _assemble(exp, runs or exp.runs, length or exp.length, root)
+             for exp in exps if open_groups[exp.name] == 0}
+    calls = (joblib.delayed(_run_and_checkpoint)(exp, first, n, ln, root, compile, progress) for exp, first, n, ln in todo)
+    for exp in joblib.Parallel(n_jobs=jobs, return_as="generator")(calls):
+        open_groups[exp.name] -= 1
+        if open_groups[exp.name] == 0:
+            paths[exp.name] = _assemble(exp, runs or exp.runs, length or exp.length, root)
+    return [paths[exp.name] for exp in exps]
 
 
 def _assemble(exp: Experiment, runs: int, length: int, root):
