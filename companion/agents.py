@@ -73,7 +73,7 @@ class ActorCriticConfig:
 
 def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfig, seed: int = 0,
                        action_map=None, fused: bool = True, compile: bool = False, max_steps: int | None = None,
-                       on_episode=None):
+                       on_episode=None, record_episodes=()):
     """MAP Propagation actor-critic with eligibility traces (Algorithm 2 and Appendix C of [MAP]).
 
     One environment per run; every run learns online from its own transitions until it has
@@ -88,7 +88,9 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
     ``max_steps`` stops every run after that many environment steps (for benchmarks);
     ``on_episode(n)`` is called whenever ``n`` episodes have just ended. Non-finite weights stop
     the run with a :class:`FloatingPointError` naming the runs and the step.
-    Returns every episode's undiscounted return, ``(R, episodes)`` (0 where not reached).
+    Returns every episode's undiscounted return, ``(R, episodes)`` (0 where not reached); with
+    ``record_episodes`` (0-based episode indices) also the states visited in those episodes,
+    ``(R, len(record_episodes), T, n_obs)`` padded with NaN (``T`` = the time limit + 1).
     """
     if not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
@@ -109,9 +111,16 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
     fresh = torch.ones(runs, dtype=torch.bool)  # first step of an episode: nothing to learn yet
     reward, mu_prev = torch.zeros(runs, dtype=DTYPE), torch.zeros(runs, dtype=DTYPE)
     obs = torch.as_tensor(envs.reset(), dtype=DTYPE)
+    record = {e: i for i, e in enumerate(record_episodes)}
+    limit = envs.envs[0].spec.max_episode_steps or 10_000
+    states = np.full((runs, len(record), limit + 1, envs.n_obs), np.nan)
+    ep_step = np.zeros(runs, dtype=int)
     t = 0
     while (finished < episodes).any() and t != max_steps:
         active = torch.as_tensor(finished < episodes)
+        for r in range(runs) if record else ():
+            if active[r] and finished[r] in record:
+                states[r, record[finished[r]], ep_step[r]] = obs[r].numpy()
         mu = teams.act(obs.unsqueeze(1), gen)
         teams.learn(reward + cfg.gamma * mu - mu_prev, t, ~fresh & active)
         teams.settle_and_trace(fresh)
@@ -119,11 +128,13 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
         reward = torch.as_tensor(clipped, dtype=DTYPE)
         teams.learn(reward - mu, t, torch.as_tensor(term) & active)
         ep_return += raw
+        ep_step += 1
         ended = (term | trunc) & active.numpy()
         for r in np.flatnonzero(ended):
             returns[r, finished[r]] = ep_return[r]
             finished[r] += 1
             ep_return[r] = 0.0
+            ep_step[r] = 0
         if ended.any():
             teams.check_finite(t)
             if on_episode is not None:
@@ -132,4 +143,4 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
         obs, mu_prev = torch.as_tensor(next_obs, dtype=DTYPE), mu
         t += 1
     teams.finish()
-    return returns
+    return (returns, states) if record else returns

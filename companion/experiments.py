@@ -53,15 +53,16 @@ def short_name(task: str) -> str:
 
 
 def _map_prop_rl(task, episodes, critic_var, actor_var, actor_out, lambdas, critic_lr, actor_lr, reward_clip=None,
-                 action_map="index"):
+                 action_map="index", record_episodes=None):
     """A MAP Propagation actor-critic entry (Algorithm 2; Table 3 of [MAP])."""
+    extra = {} if record_episodes is None else {"record_episodes": record_episodes}
     return Experiment(
         name=f"map_{short_name(task)}", paper="chung2021map", figure="Fig 2, Table 1", task=task,
         method="MAP Propagation", kind="actor_critic", length=episodes,
         params=dict(hidden=[64, 32], activation="softplus", critic_var=critic_var, actor_var=actor_var,
                     actor_out=actor_out, critic_lambda=lambdas[0], actor_lambda=lambdas[1], gamma=0.98,
                     settle_steps=20, critic_lr=critic_lr, actor_lr=actor_lr, reward_clip=reward_clip,
-                    action_map=action_map))
+                    action_map=action_map, **extra))
 
 
 BASELINES = {  # method -> (actor kind, critic kind); all use global REINFORCE's N = 0 in a team actor
@@ -124,7 +125,7 @@ REGISTRY = {e.name: e for e in [
                  [[1e-2, 1e-5, 1e-6], [1e-2, 1e-5, 1e-6], 0], [[4e-3, 4e-6, 4e-7], [4e-3, 4e-6, 4e-7], 0]),
     _map_prop_rl("MountainCarContinuous-v0", 500, [0.003, 0.01, 0.05], [0.03, 0.1], ["normal", 0.5], (0.97, 0.97),
                  [[1e-2, 1e-5, 1e-6], [1e-2, 1e-5, 1e-6], 0], [[4e-3, 4e-6, 4e-7], [4e-3, 4e-6, 4e-7], 0],
-                 reward_clip=5.0, action_map="authors"),
+                 reward_clip=5.0, action_map="authors", record_episodes=[0, 49, 99]),  # Fig 5: episodes 1, 50, 100
     _single_step("map_multiplexer", "MAP Propagation", "map_propagation"),
     _single_step("reinforce_multiplexer", "REINFORCE", "reinforce"),
     _single_step("backprop_multiplexer", "Backprop", "backprop"),
@@ -170,9 +171,10 @@ def _actor_critic_group(exp, runs, seed, length, on_episode, compile):
                             p["critic_lambda"], gamma=p["gamma"], steps=p["settle_steps"],
                             actor_kind=p.get("actor_kind", "team"), critic_kind=p.get("critic_kind", "team"),
                             explore=p.get("explore", 1.0))
-    returns = train_actor_critic(actor, critic, envs, length, cfg, seed=seed + 3, action_map=ACTION_MAPS[p["action_map"]],
-                                 compile=compile, on_episode=on_episode)
-    return {"returns": returns}
+    record = [e for e in p.get("record_episodes", ()) if e < length]
+    out = train_actor_critic(actor, critic, envs, length, cfg, seed=seed + 3, action_map=ACTION_MAPS[p["action_map"]],
+                             compile=compile, on_episode=on_episode, record_episodes=record)
+    return {"returns": out[0], "states": out[1]} if record else {"returns": out}
 
 
 def _single_step_group(exp, runs, seed, length, on_episode, compile):

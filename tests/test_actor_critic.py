@@ -81,3 +81,13 @@ def test_bad_env_and_episodes():
     actor, critic = cartpole_teams(1)
     with pytest.raises(ValueError, match="episodes must be a positive integer, got 0"):
         train_actor_critic(actor, critic, RunEnvs("CartPole-v1", 1, seed=0), 0, CFG)
+
+
+def test_recorded_episodes_hold_the_visited_states():
+    actor, critic = cartpole_teams(2)
+    returns, states = train_actor_critic(actor, critic, RunEnvs("CartPole-v1", 2, seed=0), 3, CFG, seed=3,
+                                         record_episodes=[0, 2])
+    assert states.shape == (2, 2, 501, 4)
+    lengths = np.isfinite(states[..., 0]).sum(-1)
+    assert (lengths == returns[:, [0, 2]]).all()  # one state per step (CartPole pays 1 per step)
+    assert np.allclose(np.abs(states[:, 0, 0]), np.abs(states[:, 0, 0]).clip(max=0.05))  # reset states are small
