@@ -9,14 +9,21 @@ import torch
 
 from .network import DTYPE, sample, sample_deterministic_hidden
 from .optim import Adam, as_schedules, layer_rates
-from .rules import backprop_update, map_update, reinforce_update
+from .rules import backprop_update, critic_update, map_update, reinforce_update, reparam_squared_error_grads
 from .teams import ANNActor, ANNCritic, PairedTeams, SeparateTeams, TeamActor, TeamCritic
 
-# name -> (how the network acts, which update it learns by)
+def backprop_squared_error(net, values, target) -> list:
+    """Gradient descent on the squared error ``(y - mu_L)^2`` of an ordinary network, as an ascent direction."""
+    return [-g for g in reparam_squared_error_grads(net, values, target)]
+
+
+# name -> (how the network acts, which update it learns by, whether the update gets the reward or the target)
 LEARNERS = {
-    "reinforce": (sample, reinforce_update),
-    "backprop": (sample_deterministic_hidden, backprop_update),
-    "map_propagation": (sample, partial(map_update, steps=20)),  # Algorithm 1 of [MAP], N = 20
+    "reinforce": (sample, reinforce_update, "reward"),
+    "backprop": (sample_deterministic_hidden, backprop_update, "reward"),
+    "map_propagation": (sample, partial(map_update, steps=20), "reward"),  # Algorithm 1 of [MAP], N = 20
+    "map_propagation_sl": (sample, partial(critic_update, steps=20), "target"),  # Appendix C of [MAP]
+    "backprop_sl": (sample_deterministic_hidden, backprop_squared_error, "target"),
 }
 
 
@@ -24,7 +31,8 @@ def train_single_step(net, task, learner: str, batches: int, batch_size: int, lr
     """Train ``net`` in place on a single-step ``task`` (Algorithm 1 of [MAP]; REINFORCE is ``N = 0``).
 
     Each of ``batches`` updates draws ``batch_size`` states per run, acts, receives rewards and
-    takes one Adam step per run with the batch-mean update. ``lrs`` gives one
+    takes one Adam step per run with the batch-mean update (supervised learners get the
+    task's target instead of the reward). ``lrs`` gives one
     :class:`~companion.optim.LinearSchedule` (or a constant rate) per layer. Returns the mean
     reward of every batch, shape ``(R, batches)``.
     """
@@ -34,7 +42,7 @@ def train_single_step(net, task, learner: str, batches: int, batch_size: int, lr
         raise ValueError(f"lrs must give one rate per layer ({len(net.layers)}), got {len(lrs)}")
     if batches < 1 or batch_size < 1:
         raise ValueError(f"batches and batch_size must be positive, got {batches!r} and {batch_size!r}")
-    act, update = LEARNERS[learner]
+    act, update, signal = LEARNERS[learner]
     schedules = as_schedules(lrs)
     gen = torch.Generator().manual_seed(seed)
     opt = Adam(net.parameters())
@@ -44,10 +52,10 @@ def train_single_step(net, task, learner: str, batches: int, batch_size: int, lr
         state = task.sample(net.runs, batch_size, gen)
         values = act(net, state, gen)
         reward = task.reward(state, out_units.action(values[-1]))
-        opt.step(update(net, values, reward), layer_rates(schedules, t))
+        opt.step(update(net, values, reward if signal == "reward" else task.target(state)), layer_rates(schedules, t))
         rewards[:, t] = reward.mean(1)
         if on_batch is not None:
-            on_batch(1)
+            on_batch(net.runs)
     return rewards
 
 

@@ -15,7 +15,7 @@ from .agents import ActorCriticConfig, train_actor_critic, train_single_step
 from .envs import RunEnvs
 from .network import init_network, run_seeds
 from .optim import LinearSchedule
-from .tasks import Multiplexer
+from .tasks import Multiplexer, Regression
 from .units import Normal, Softmax
 
 
@@ -26,7 +26,7 @@ class Experiment:
     name: str
     paper: str  # citation key of the source paper
     figure: str  # where the curve appears
-    task: str  # a gymnasium id, or "multiplexer-37"
+    task: str  # a gymnasium id, "multiplexer-37" or "regression-8"
     method: str  # the method's name as plotted (a key of plotting.METHOD_COLOURS)
     kind: str  # "actor_critic" or "single_step"
     length: int  # episodes per run (actor-critic) or batches per run (single step)
@@ -115,6 +115,15 @@ def _single_step(name, method, learner, length=31_250):
                     lr=[4e-2, 4e-5, 4e-6], batch_size=128, learner=learner))
 
 
+def _regression(name, method, learner):
+    """Scalar regression (Fig 1 of [MAP]): 8 inputs, 64-32 network, batch 128, Table 2 settings."""
+    return Experiment(
+        name=name, paper="chung2021map", figure="Fig 1", task="regression-8", method=method, kind="single_step",
+        length=7_813, group=10,  # 1,000,000 samples in batches of 128
+        params=dict(hidden=[64, 32], activation="softplus", hidden_var=[0.0075, 0.025], output_var=0.025,
+                    lr=[6e-2, 6e-5, 6e-6], batch_size=128, learner=learner, target_seed=0))
+
+
 # learning rates: [start per layer], [end per layer], steps (0: constant)
 REGISTRY = {e.name: e for e in [
     _map_prop_rl("Acrobot-v1", 500, [0.06, 0.2, 0.2], [0.03, 0.1], ["softmax", 4.0], (0.97, 0.97),
@@ -129,6 +138,9 @@ REGISTRY = {e.name: e for e in [
     _single_step("map_multiplexer", "MAP Propagation", "map_propagation"),
     _single_step("reinforce_multiplexer", "REINFORCE", "reinforce"),
     _single_step("backprop_multiplexer", "Backprop", "backprop"),
+    _regression("map_rl_regression", "MAP Propagation (RL)", "map_propagation"),
+    _regression("map_sl_regression", "MAP Propagation (SL)", "map_propagation_sl"),
+    _regression("backprop_regression", "Backprop", "backprop_sl"),
 ]}
 REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "mountaincar")
                  for e in sweep(REGISTRY[f"map_{task}"])})
@@ -179,8 +191,11 @@ def _actor_critic_group(exp, runs, seed, length, on_episode, compile):
 
 def _single_step_group(exp, runs, seed, length, on_episode, compile):
     p = exp.params
-    task = Multiplexer(5)
-    units = [Normal(p["activation"], v) for v in p["hidden_var"]] + [Softmax(p["temperature"])]
+    if exp.task == "multiplexer-37":
+        task, out = Multiplexer(5), Softmax(p["temperature"])
+    else:
+        task, out = Regression(8, p["target_seed"]), Normal("linear", p["output_var"])
+    units = [Normal(p["activation"], v) for v in p["hidden_var"]] + [out]
     net = init_network([task.n_inputs, *p["hidden"], task.n_actions], units, runs, seed=seed)
     rewards = train_single_step(net, task, p["learner"], length, p["batch_size"], p["lr"], seed=seed + 1,
                                 on_batch=on_episode)

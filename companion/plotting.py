@@ -9,6 +9,8 @@ METHOD_COLOURS = {
     "REINFORCE": "#7f7f7f",
     "REINFORCE with Thomas (2011)": "#bcbd22",
     "MAP Propagation": "#1f77b4",
+    "MAP Propagation (RL)": "#aec7e8",
+    "MAP Propagation (SL)": "#1f77b4",
     "Weight Max": "#2ca02c",
     "Weight Max with traces": "#98df8a",
     "STE backprop": "#9467bd",

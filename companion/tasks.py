@@ -36,3 +36,30 @@ class Multiplexer:
     def reward(self, state, action):
         """+1 where ``action`` (0/1) equals the target, -1 elsewhere; shape ``(R, B)``."""
         return torch.where(action.long() == self.target(state), 1.0, -1.0).to(DTYPE)
+
+
+class Regression:
+    """Scalar regression (Sec. 5.2 of [MAP]): ``y = relu(relu(x W0) W1)`` with ``x ~ N(0, I_n)``.
+
+    ``W0`` (``n x n``) and ``W1`` (``n x 1``) have standard normal entries, drawn once from
+    ``seed`` and fixed. The action is a real number; the reward is ``-(A - y)^2``.
+    """
+
+    def __init__(self, n_inputs: int = 8, seed: int = 0):
+        if not isinstance(n_inputs, int) or n_inputs < 1:
+            raise ValueError(f"n_inputs must be a positive integer, got {n_inputs!r}")
+        gen = torch.Generator().manual_seed(seed)
+        self.w0 = torch.randn(n_inputs, n_inputs, generator=gen, dtype=DTYPE)
+        self.w1 = torch.randn(n_inputs, 1, generator=gen, dtype=DTYPE)
+        self.n_inputs, self.n_actions = n_inputs, 1
+
+    def sample(self, runs: int, batch: int, generator=None):
+        return torch.randn(runs, batch, self.n_inputs, generator=generator, dtype=DTYPE)
+
+    def target(self, state):
+        """``y``, shape ``(R, B)``."""
+        return torch.relu(torch.relu(state @ self.w0) @ self.w1)[..., 0]
+
+    def reward(self, state, action):
+        """``-(A - y)^2`` for the real action ``A`` (shape ``(R, B, 1)``)."""
+        return -((action[..., 0] - self.target(state)) ** 2)

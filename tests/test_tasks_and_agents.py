@@ -40,7 +40,28 @@ def test_single_step_training_improves_every_run(learner):
 
 def test_bad_learner_is_named():
     net = init_network([3, 4, 2], [Normal(), Softmax()], runs=1, seed=0)
-    with pytest.raises(ValueError, match="learner must be one of \\('reinforce', 'backprop', 'map_propagation'\\), got 'sgd'"):
+    with pytest.raises(ValueError, match="learner must be one of \\('reinforce', 'backprop', 'map_propagation', 'map_propagation_sl', 'backprop_sl'\\), got 'sgd'"):
         train_single_step(net, Multiplexer(1), "sgd", 1, 1, [1e-3, 1e-3])
     with pytest.raises(ValueError, match="lrs must give one rate per layer \\(2\\), got 1"):
         train_single_step(net, Multiplexer(1), "reinforce", 1, 1, [1e-3])
+
+
+def test_regression_target_and_reward():
+    from companion.tasks import Regression
+    task = Regression(8, seed=0)
+    x = task.sample(2, 5, torch.Generator().manual_seed(1))
+    y = torch.relu(torch.relu(x @ task.w0) @ task.w1)[..., 0]
+    assert torch.equal(task.target(x), y) and (y >= 0).all()
+    assert torch.allclose(task.reward(x, y.unsqueeze(-1) + 0.5), torch.full_like(y, -0.25))
+    assert torch.equal(Regression(8, seed=0).w0, task.w0) and not torch.equal(Regression(8, seed=1).w0, task.w0)
+
+
+@pytest.mark.parametrize("learner", ["map_propagation_sl", "backprop_sl"])
+def test_supervised_learners_reduce_the_squared_error_in_every_run(learner):
+    from companion.tasks import Regression
+    from companion.units import Normal
+    net = init_network([8, 16, 8, 1], [Normal("softplus", 0.0075), Normal("softplus", 0.025), Normal("linear", 0.025)],
+                       runs=3, seed=0)
+    rewards = train_single_step(net, Regression(8), learner, 150, 64, [6e-2, 6e-5, 6e-6], seed=1)
+    early, late = -rewards[:, :20].mean(1), -rewards[:, -20:].mean(1)  # squared errors
+    assert (late < early / 1.5).all() and late.mean() < early.mean() / 2, (early, late)
