@@ -145,6 +145,49 @@ REGISTRY = {e.name: e for e in [
 REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "mountaincar")
                  for e in sweep(REGISTRY[f"map_{task}"])})
 
+# Table 1 of [MAP]: average return over all episodes, mean and std over 10 runs, as reported
+REPORTED = {
+    ("MAP Propagation", "Acrobot-v1"): (-100.29, 5.40), ("MAP Propagation", "CartPole-v1"): (459.70, 13.89),
+    ("MAP Propagation", "LunarLander-v3"): (127.88, 24.57), ("MAP Propagation", "MountainCarContinuous-v0"): (39.45, 30.48),
+    ("REINFORCE", "Acrobot-v1"): (-148.42, 47.65), ("REINFORCE", "CartPole-v1"): (47.29, 8.22),
+    ("REINFORCE", "LunarLander-v3"): (-62.05, 16.16), ("REINFORCE", "MountainCarContinuous-v0"): (-35.52, 0.65),
+    ("REINFORCE with Thomas (2011)", "Acrobot-v1"): (-149.11, 33.50),
+    ("REINFORCE with Thomas (2011)", "CartPole-v1"): (112.58, 42.54),
+    ("REINFORCE with Thomas (2011)", "LunarLander-v3"): (-54.61, 23.47),
+    ("REINFORCE with Thomas (2011)", "MountainCarContinuous-v0"): (-4.65, 0.21),
+    ("Backprop", "Acrobot-v1"): (-106.29, 15.00), ("Backprop", "CartPole-v1"): (458.96, 9.44),
+    ("Backprop", "LunarLander-v3"): (104.92, 31.98), ("Backprop", "MountainCarContinuous-v0"): (4.30, 59.28),
+}
+
+
+def average_return(returns):
+    """Table 1's statistic: each run's mean return over all its episodes, then mean and std over runs."""
+    per_run = returns.mean(1)
+    return float(per_run.mean()), float(per_run.std(ddof=1))
+
+
+def hyperparameter_rows(kind: str, method: str = "MAP Propagation") -> list:
+    """Rows of Table 2 (``"single_step"``) or Table 3 (``"actor_critic"``), read from the registry."""
+    rows = []
+    for exp in REGISTRY.values():
+        if exp.kind != kind or exp.figure.startswith("baseline sweep") or not exp.method.startswith(method):
+            continue
+        p = exp.params
+        if kind == "actor_critic":
+            rows.append({"task": exp.task, "episodes": exp.length, "critic sigma^2": p["critic_var"],
+                         "actor sigma^2": p["actor_var"] + [p["actor_out"][1]] if p["actor_out"][0] == "normal"
+                         else p["actor_var"], "actor T": p["actor_out"][1] if p["actor_out"][0] == "softmax" else "-",
+                         "lambda (critic, actor)": (p["critic_lambda"], p["actor_lambda"]),
+                         "critic alpha (start; end; steps)": p["critic_lr"], "actor alpha (start; end; steps)": p["actor_lr"],
+                         "reward clip": p["reward_clip"] or "-", "settling steps N": p["settle_steps"]})
+        else:
+            rows.append({"experiment": exp.name, "task": exp.task, "method": exp.method,
+                         "samples per run": exp.length * p["batch_size"], "batch": p["batch_size"], "alpha": p["lr"],
+                         "hidden sigma^2": p["hidden_var"], "output": f"softmax T = {p['temperature']}" if "temperature" in p
+                         else f"normal sigma^2 = {p['output_var']}"})
+    return rows
+
+
 ACTION_MAPS = {
     "index": lambda a: a.numpy(),
     # the authors' map for MountainCar, clip(2a + 1, -1, 1): it pushes right when a = 0 (see chapter 4)

@@ -113,3 +113,14 @@ def test_baselines_scale_the_map_propagation_learning_rates():
     assert (sweep.params["actor_kind"], sweep.params["critic_kind"], sweep.params["settle_steps"]) == ("ann", "ann", 0)
     assert experiments.get("sweep_acrobot_thomas0.25_x1").params["explore"] == 0.25
     assert len([n for n in experiments.REGISTRY if n.startswith("sweep_cartpole_")]) == 12
+
+
+def test_table_helpers_read_the_registry():
+    mean, std = experiments.average_return(np.array([[1.0, 3.0], [5.0, 7.0]]))
+    assert (mean, std) == (4.0, pytest.approx(2 ** 1.5))
+    rows = experiments.hyperparameter_rows("actor_critic")
+    assert [r["task"] for r in rows] == ["Acrobot-v1", "CartPole-v1", "LunarLander-v3", "MountainCarContinuous-v0"]
+    assert rows[1]["actor T"] == 2.0 and rows[3]["actor sigma^2"] == [0.03, 0.1, 0.5]
+    single = experiments.hyperparameter_rows("single_step", method="")
+    assert {r["task"] for r in single} == {"multiplexer-37", "regression-8"}
+    assert all(key[1] in {e.task for e in experiments.REGISTRY.values()} for key in experiments.REPORTED)
