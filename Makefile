@@ -29,7 +29,7 @@ nbval: $(STAMP)
 html: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-test: unit nbval html
+test: unit nbval  # unit includes tests/test_site.py: a -W -n book build and checks of its HTML
 
 notebooks: $(STAMP)
 	for nb in book/*.ipynb; do $(BIN)/jupyter-execute --inplace --timeout=600 "$$nb" || exit 1; done

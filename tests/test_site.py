@@ -1,0 +1,93 @@
+"""The site as a reader gets it: build the book (warnings are errors) and check the HTML."""
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Page(HTMLParser):
+    """Collects the ids, links and images of one HTML page."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.links, self.images = set(), [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "a" and attrs.get("href"):
+            self.links.append(attrs["href"])
+        if tag == "img" and attrs.get("src"):
+            self.images.append(attrs["src"])
+
+
+def toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"]] + [entry["file"] for entry in toc["chapters"]]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site")
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    build = subprocess.run([str(jupyter_book), "build", str(ROOT), "--path-output", str(out),
+                            "-W", "-n", "--keep-going"], capture_output=True, text=True)
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    html = out / "_build" / "html"
+    return html, {p: Page() for p in html.rglob("*.html")}
+
+
+def parsed(site):
+    html, pages = site
+    for path, page in pages.items():
+        if not page.ids and not page.links:
+            page.feed(path.read_text(encoding="utf-8"))
+    return html, pages
+
+
+def test_every_chapter_of_the_toc_has_a_page(site):
+    html, _ = site
+    for name in toc_files():
+        page = html / f"{name}.html"
+        assert page.exists() and page.stat().st_size > 5000, f"{page} missing or empty"
+
+
+def test_no_broken_internal_link(site):
+    html, pages = parsed(site)
+    broken = []
+    for path, page in pages.items():
+        for href in page.links:
+            url = urlparse(href)
+            if url.scheme or href.startswith(("mailto:", "javascript:")):
+                continue
+            target = (path.parent / unquote(url.path)).resolve() if url.path else path
+            if not target.exists():
+                broken.append(f"{path.relative_to(html)} -> {href}")
+            elif url.fragment and target.suffix == ".html" and target in pages:
+                if url.fragment not in pages[target].ids:
+                    broken.append(f"{path.relative_to(html)} -> {href} (no such anchor)")
+    assert not broken, "\n".join(broken[:20])
+
+
+def test_every_figure_is_present_and_not_empty(site):
+    html, pages = parsed(site)
+    chapters = [html / f"{name}.html" for name in toc_files()]
+    figures = 0
+    for path in chapters:
+        for src in pages[path].images:
+            if urlparse(src).scheme or src.startswith("data:"):
+                continue
+            image = (path.parent / unquote(src)).resolve()
+            assert image.exists() and image.stat().st_size > 1000, f"{path.name}: image {src} missing or empty"
+            figures += 1
+    notebooks = [ROOT / f"{name}.ipynb" for name in toc_files() if (ROOT / f"{name}.ipynb").exists()]
+    expected = sum(len(re.findall(r'"image/png"', nb.read_text())) for nb in notebooks)
+    assert figures >= expected > 0
