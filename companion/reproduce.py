@@ -34,6 +34,7 @@ def _run_and_checkpoint(exp: Experiment, first: int, runs: int, length: int, roo
     bar.close()
     arrays["wall_time"] = np.array(time.perf_counter() - start)
     arrays["config_hash"] = np.array(exp.config_hash())
+    arrays["commit"] = np.array(store.commit())
     store.save_arrays(store.checkpoint_path(exp.name, first, runs, length, root), arrays)
     return exp
 
@@ -89,7 +90,8 @@ def _assemble(exp: Experiment, runs: int, length: int, root):
         "paper_scale": runs == exp.runs and length == exp.length, "environment": exp.task,
         "group_seeds": [group_seed(exp, first) for first, _ in groups],
         "wall_time_s": round(sum(float(p["wall_time"]) for p in parts), 1),
-        "versions": store.versions(), "commit": store.commit(),
+        "versions": store.versions(),
+        "commit": sorted({str(p["commit"]) for p in parts if "commit" in p} or {store.commit()}),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     store.save_arrays(npz, arrays)
