@@ -145,6 +145,25 @@ REGISTRY = {e.name: e for e in [
 REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "mountaincar")
                  for e in sweep(REGISTRY[f"map_{task}"])})
 
+# the baselines' settings chosen from the stored sweep (best average return over all episodes,
+# as the paper chose); tests/test_provenance.py checks every choice against the stored sweep
+BASELINE_CHOICES = {}  # (method, task short name) -> (learning-rate scale, exploring probability)
+REGISTRY.update({e.name: e for e in (baseline(REGISTRY[f"map_{task}"], method, scale, explore)
+                                     for (method, task), (scale, explore) in BASELINE_CHOICES.items())})
+
+
+def sweep_choice(method: str, task: str, load) -> tuple:
+    """``(scale, explore)`` of the sweep entry with the best average return over all episodes.
+
+    ``load(name)`` returns a stored result's returns (or raises if it is not stored).
+    """
+    entries = [e for e in REGISTRY.values() if e.figure.startswith("baseline sweep") and e.method == method
+               and short_name(e.task) == task]
+    if not entries:
+        raise ValueError(f"no sweep for method {method!r} on task {task!r}")
+    best = max(entries, key=lambda e: load(e.name).mean())
+    return best.params["lr_scale"], best.params["explore"]
+
 # Table 1 of [MAP]: average return over all episodes, mean and std over 10 runs, as reported
 REPORTED = {
     ("MAP Propagation", "Acrobot-v1"): (-100.29, 5.40), ("MAP Propagation", "CartPole-v1"): (459.70, 13.89),

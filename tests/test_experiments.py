@@ -124,3 +124,11 @@ def test_table_helpers_read_the_registry():
     single = experiments.hyperparameter_rows("single_step", method="")
     assert {r["task"] for r in single} == {"multiplexer-37", "regression-8"}
     assert all(key[1] in {e.task for e in experiments.REGISTRY.values()} for key in experiments.REPORTED)
+
+
+def test_sweep_choice_takes_the_best_average_return():
+    fake = {e.name: np.full((3, 2), e.params["lr_scale"] * (2 if e.params["explore"] == 0.25 else 1))
+            for e in experiments.REGISTRY.values() if e.name.startswith("sweep_acrobot_thomas")}
+    assert experiments.sweep_choice("REINFORCE with Thomas (2011)", "acrobot", fake.__getitem__) == (3.0, 0.25)
+    with pytest.raises(ValueError, match="no sweep for method 'REINFORCE' on task 'pong'"):
+        experiments.sweep_choice("REINFORCE", "pong", fake.__getitem__)

@@ -21,3 +21,9 @@ def test_every_stored_result_belongs_to_the_registry_and_has_its_arrays():
 def test_stored_result_replays(name):
     report = reproduce.verify(name)
     assert report["matching"] >= 0.8
+
+
+@pytest.mark.parametrize("choice", sorted(experiments.BASELINE_CHOICES))
+def test_baseline_settings_are_the_best_of_the_stored_sweep(choice):
+    load = lambda name: store.load_result(name, experiments.get(name).config_hash())[0]["returns"]  # noqa: E731
+    assert experiments.sweep_choice(*choice, load) == experiments.BASELINE_CHOICES[choice]
