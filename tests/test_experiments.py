@@ -99,7 +99,7 @@ def test_cli_list_and_reproduce(tmp_path, capsys):
     assert "reinforce_multiplexer: config hash matches; 100% of" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name", ["sweep_cartpole_reinforce_x1", "sweep_cartpole_thomas0.5_x1", "sweep_cartpole_backprop_x1"])
+@pytest.mark.parametrize("name", ["sweep_cartpole_reinforce_x1", "sweep_cartpole_thomas_x1", "sweep_cartpole_backprop_x1"])
 def test_every_baseline_runs(name):
     exp = experiments.get(name)
     returns = experiments.run_group(exp, 0, 2, 2, compile=False)["returns"]
@@ -111,8 +111,9 @@ def test_baselines_scale_the_map_propagation_learning_rates():
     assert sweep.params["actor_lr"][0] == pytest.approx([3 * x for x in base.params["actor_lr"][0]])
     assert sweep.params["critic_lr"][1] == pytest.approx([3 * x for x in base.params["critic_lr"][1]])
     assert (sweep.params["actor_kind"], sweep.params["critic_kind"], sweep.params["settle_steps"]) == ("ann", "ann", 0)
-    assert experiments.get("sweep_acrobot_thomas0.25_x1").params["explore"] == 0.25
-    assert len([n for n in experiments.REGISTRY if n.startswith("sweep_cartpole_")]) == 12
+    assert experiments.get("sweep_acrobot_thomas_x1").params["explore"] == 0.5
+    assert len([n for n in experiments.REGISTRY if n.startswith("sweep_cartpole_")]) == 9
+    assert experiments.get("sweep_mountaincar_backprop_x1").length == 100
 
 
 def test_table_helpers_read_the_registry():
@@ -127,8 +128,8 @@ def test_table_helpers_read_the_registry():
 
 
 def test_sweep_choice_takes_the_best_average_return():
-    fake = {e.name: np.full((3, 2), e.params["lr_scale"] * (2 if e.params["explore"] == 0.25 else 1))
+    fake = {e.name: np.full((3, 2), -abs(e.params["lr_scale"] - 1))
             for e in experiments.REGISTRY.values() if e.name.startswith("sweep_acrobot_thomas")}
-    assert experiments.sweep_choice("REINFORCE with Thomas (2011)", "acrobot", fake.__getitem__) == (3.0, 0.25)
+    assert experiments.sweep_choice("REINFORCE with Thomas (2011)", "acrobot", fake.__getitem__) == (1.0, 0.5)
     with pytest.raises(ValueError, match="no sweep for method 'REINFORCE' on task 'pong'"):
         experiments.sweep_choice("REINFORCE", "pong", fake.__getitem__)
