@@ -75,3 +75,14 @@ def output_mean_grads(net, state) -> list:
     params = [p.detach().requires_grad_(True) for p in net.parameters()]
     z = _output_preact(net, params, state, [0.0] * len(net.layers))
     return list(torch.autograd.grad(net.layers[-1].units.mean(z)[..., 0].mean(1).sum(), params))
+
+
+def ste_update(net, values, reward) -> list:
+    """Backprop through sampled Bernoulli units with the straight-through estimator (STE).
+
+    Forward, each hidden unit keeps its sampled value ``h`` in {0, 1}; backward, ``dh/dz`` is
+    taken to be the slope of its mean, ``sigmoid'(z)`` (the "STE backprop" baseline of [WM]).
+    Written ``h = sigmoid(z) + (h - sigmoid(z))`` with the bracket held fixed, this is
+    :func:`reparam_update` applied to Bernoulli values.
+    """
+    return _output_log_prob_grads(net, values, reward, hidden_noise(net, values))

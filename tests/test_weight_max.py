@@ -1,0 +1,62 @@
+import pytest
+import torch
+
+from companion.network import init_network, sample
+from companion.rules import reinforce_update, ste_update, unit_rewards, weight_max_signals, weight_max_update
+from companion.units import Bernoulli, Softmax
+
+
+def bernoulli_net(runs=2, seed=0):
+    return init_network([5, 6, 4, 3], [Bernoulli(), Bernoulli(), Softmax()], runs=runs, seed=seed, bias_range=0.5)
+
+
+def sampled(net, batch=7, seed=1):
+    gen = torch.Generator().manual_seed(seed)
+    state = (torch.rand(net.runs, batch, 5, generator=gen) < 0.5).double()
+    values = sample(net, state, gen)
+    return values, torch.randn(net.runs, batch, generator=gen, dtype=torch.float64)
+
+
+def test_unit_rewards_are_the_first_order_change_of_the_squared_outgoing_norm():
+    net = bernoulli_net()
+    values, reward = sampled(net)
+    signals = weight_max_signals(net, values, reward)
+    for l in (1, 2):  # hidden layer l, outgoing weights W^{l+1}
+        above = net.layers[l]
+        per_sample = values[l].unsqueeze(-1) * signals[l].unsqueeze(-2)  # dW_ij = h_i g_j, (R, B, n, m)
+        r = unit_rewards(values[l], above.weight, signals[l])
+        for alpha in (1e-1, 1e-3):
+            new = above.weight.unsqueeze(1) + alpha * per_sample
+            exact = (new**2).sum(-1) - (above.weight.unsqueeze(1) ** 2).sum(-1)
+            # the exact change differs from alpha * R by exactly alpha^2 |dW_i|^2
+            assert torch.allclose(exact - alpha * r, alpha**2 * (per_sample**2).sum(-1), rtol=1e-6, atol=1e-15)
+
+
+def test_the_output_layer_learns_by_reinforce_and_hidden_layers_by_their_own_rewards():
+    net = bernoulli_net()
+    values, reward = sampled(net)
+    ours, plain = weight_max_update(net, values, reward), reinforce_update(net, values, reward)
+    assert torch.allclose(ours[-2], plain[-2]) and torch.allclose(ours[-1], plain[-1])
+    assert not torch.allclose(ours[0], plain[0])
+    doubled = weight_max_update(net, values, 2 * reward)  # reward enters every layer linearly
+    assert all(torch.allclose(2 * a, b) for a, b in zip(ours, doubled))
+
+
+def test_ste_gradient_is_the_chain_rule_with_the_slope_of_the_mean():
+    net = init_network([5, 6, 3], [Bernoulli(), Softmax()], runs=2, seed=3, bias_range=0.5)
+    values, reward = sampled(net)
+    first, out = net.layers
+    z1 = first.preact(values[0])
+    dz_out = out.units.dlogp_dz(values[2], out.preact(values[1])) * reward.unsqueeze(-1)
+    dz1 = out.input_grad(dz_out) * torch.sigmoid(z1) * (1 - torch.sigmoid(z1))
+    expected = first.weight_grads(values[0], dz1) + out.weight_grads(values[1], dz_out)
+    for a, b in zip(ste_update(net, values, reward), expected):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-14)
+    assert set(values[1].unique().tolist()) <= {0.0, 1.0}
+
+
+def test_bad_reward_shape():
+    net = bernoulli_net()
+    values, reward = sampled(net)
+    with pytest.raises(ValueError, match="reward must have shape \\(runs, batch\\) = \\(2, 7\\), got \\(2, 6\\)"):
+        weight_max_update(net, values, reward[:, :6])
