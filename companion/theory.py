@@ -46,6 +46,37 @@ def expected_reward(weights, net, states, state_probs, reward_table):
     return (state_probs * (prob * reward_table).sum(-1)).sum(-1)
 
 
+def joint_configurations(net, states, state_probs):
+    """Every joint configuration ``(s, h^1, ..., a)`` with its probability under each run's weights.
+
+    Returns ``values`` (a list ``[S, H^1, ..., A]`` of tensors ``(R, N, n_l)``, the same
+    configurations for every run), ``probs`` (``(R, N)``, summing to 1 per run) and the index of
+    each configuration's state and output configuration (``(N,)`` each).
+    """
+    choices = [torch.arange(states.shape[0])] + [
+        torch.arange(configurations(layer.units, layer.weight.shape[2]).shape[0]) for layer in net.layers]
+    index = torch.cartesian_prod(*choices).reshape(-1, len(choices))
+    runs = net.runs
+    values = [states[index[:, 0]].expand(runs, -1, -1)]
+    for l, layer in enumerate(net.layers):
+        values.append(configurations(layer.units, layer.weight.shape[2])[index[:, l + 1]].expand(runs, -1, -1))
+    log_p = torch.log(state_probs[index[:, 0]]).expand(runs, -1)
+    for layer, below, above in zip(net.layers, values[:-1], values[1:]):
+        log_p = log_p + layer.units.log_prob(above, layer.preact(below))
+    return values, log_p.exp(), index[:, 0], index[:, -1]
+
+
+def expected_update(net, rule, states, state_probs, reward_table) -> list:
+    """``E[update]`` of a rule linear in the reward (REINFORCE, Weight Max), by enumeration.
+
+    Every joint configuration is one sample of a batch whose reward is scaled by its
+    probability times the batch size, so the rule's batch mean is the exact expectation.
+    """
+    values, probs, s, a = joint_configurations(net, states, state_probs)
+    reward = reward_table[s, a] * probs * probs.shape[1]
+    return rule(net, values, reward)
+
+
 def exact_gradient(net, states, state_probs, reward_table) -> list:
     """The exact gradient of the expected reward with respect to every parameter (autograd of the sum)."""
     params = [p.detach().clone().requires_grad_(True) for p in net.parameters()]

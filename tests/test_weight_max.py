@@ -60,3 +60,22 @@ def test_bad_reward_shape():
     values, reward = sampled(net)
     with pytest.raises(ValueError, match="reward must have shape \\(runs, batch\\) = \\(2, 7\\), got \\(2, 6\\)"):
         weight_max_update(net, values, reward[:, :6])
+
+
+def test_expected_updates_by_enumeration():
+    """REINFORCE's expectation is exactly the gradient (Theorem 1); Weight Max's points nearly along it."""
+    import itertools
+
+    from companion import theory
+    net = init_network([3, 4, 3, 2], [Bernoulli(), Bernoulli(), Softmax()], runs=3, seed=0, bias_range=0.5)
+    states = torch.tensor(list(itertools.product((0.0, 1.0), repeat=3)), dtype=torch.float64)
+    state_probs = torch.full((8,), 1 / 8, dtype=torch.float64)
+    table = torch.randn(8, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    values, probs, _, _ = theory.joint_configurations(net, states, state_probs)
+    assert values[1].shape == (3, 8 * 16 * 8 * 2, 4) and torch.allclose(probs.sum(1), torch.ones(3, dtype=torch.float64))
+    exact = theory.exact_gradient(net, states, state_probs, table)
+    for a, b in zip(theory.expected_update(net, reinforce_update, states, state_probs, table), exact):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-14)
+    for a, b in zip(theory.expected_update(net, weight_max_update, states, state_probs, table)[:4], exact[:4]):
+        a, b = a.flatten(1), b.flatten(1)
+        assert ((a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1)) > 0.95).all()
