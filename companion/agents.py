@@ -9,8 +9,9 @@ import torch
 
 from .network import DTYPE, sample, sample_deterministic_hidden
 from .optim import Adam, as_schedules, layer_rates
-from .rules import backprop_update, critic_update, map_update, reinforce_update, reparam_squared_error_grads
-from .teams import ANNActor, ANNCritic, PairedTeams, SeparateTeams, TeamActor, TeamCritic
+from .rules import (backprop_update, critic_update, map_update, reinforce_update, reparam_squared_error_grads,
+                    ste_update, weight_max_update)
+from .teams import ANNActor, ANNCritic, PairedTeams, RuleActor, SeparateTeams, TeamActor, TeamCritic
 
 def backprop_squared_error(net, values, target) -> list:
     """Gradient descent on the squared error ``(y - mu_L)^2`` of an ordinary network, as an ascent direction."""
@@ -69,14 +70,15 @@ class ActorCriticConfig:
     critic_lambda: float
     gamma: float = 0.98
     steps: int = 20  # energy-minimisation steps N (0: global REINFORCE)
-    actor_kind: str = "team"  # "team" (stochastic units) or "ann" (backprop network)
+    actor_kind: str = "team"  # "team" (REINFORCE / MAP Prop), "weight_max", "ste" (Bernoulli teams) or "ann"
     critic_kind: str = "team"
     explore: float = 1.0  # probability that a hidden unit of a team actor explores (Thomas 2011 baseline)
 
     def __post_init__(self):
-        for name in ("actor_kind", "critic_kind"):
-            if getattr(self, name) not in ("team", "ann"):
-                raise ValueError(f"{name} must be 'team' or 'ann', got {getattr(self, name)!r}")
+        kinds = {"actor_kind": ("team", "ann", "weight_max", "ste"), "critic_kind": ("team", "ann")}
+        for name, allowed in kinds.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
 
 
 def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfig, seed: int = 0,
@@ -109,9 +111,10 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
     if cfg.actor_kind == cfg.critic_kind == "team" and cfg.explore == 1 and fused:
         teams = PairedTeams(actor, critic, cfg, compile)
     else:
-        parts = {"team": (TeamActor(actor, cfg.steps, cfg.explore), TeamCritic(critic, cfg.steps)),
-                 "ann": (ANNActor(actor), ANNCritic(critic))}
-        teams = SeparateTeams(parts[cfg.actor_kind][0], parts[cfg.critic_kind][1], cfg)
+        actors = {"team": lambda: TeamActor(actor, cfg.steps, cfg.explore), "ann": lambda: ANNActor(actor),
+                  "weight_max": lambda: RuleActor(actor, weight_max_update), "ste": lambda: RuleActor(actor, ste_update)}
+        critics = {"team": lambda: TeamCritic(critic, cfg.steps), "ann": lambda: ANNCritic(critic)}
+        teams = SeparateTeams(actors[cfg.actor_kind](), critics[cfg.critic_kind](), cfg)
     action_map = action_map or (lambda a: a.numpy())
     returns = np.zeros((runs, episodes))
     finished = np.zeros(runs, dtype=int)

@@ -90,6 +90,18 @@ class TeamActor:
         return layer_log_prob_grads(self.net, settle(self.net, self.values, self.steps))
 
 
+class RuleActor(TeamActor):
+    """A team trained by a rule linear in the reward (Weight Max, STE backprop): its trace
+    increment is the rule's update for a reward of 1, so ``delta * z`` is the rule's update."""
+
+    def __init__(self, net, rule):
+        super().__init__(net, steps=0)
+        self.rule = rule
+
+    def grads(self):
+        return self.rule(self.net, self.values, torch.ones(self.net.runs, 1, dtype=DTYPE))
+
+
 class TeamCritic(TeamActor):
     """A MAP Propagation critic (Appendix C of [MAP]): a team with one normal output unit."""
 

@@ -91,3 +91,16 @@ def test_recorded_episodes_hold_the_visited_states():
     lengths = np.isfinite(states[..., 0]).sum(-1)
     assert (lengths == returns[:, [0, 2]]).all()  # one state per step (CartPole pays 1 per step)
     assert np.allclose(np.abs(states[:, 0, 0]), np.abs(states[:, 0, 0]).clip(max=0.05))  # reset states are small
+
+
+@pytest.mark.parametrize("kind", ["weight_max", "ste"])
+def test_bernoulli_actors_improve_on_cartpole(kind):
+    """Weight Max and STE backprop actors (Bernoulli 32-16 teams) with a backprop critic, smoke scale."""
+    from companion.units import Bernoulli
+    actor = init_network([4, 32, 16, 2], [Bernoulli(), Bernoulli(), Softmax(1.0)], runs=4, seed=1, bias_range=1e-3)
+    critic = init_network([4, 32, 16, 1], [Normal("softplus", 1.0), Normal("softplus", 1.0), Normal("linear", 1.0)],
+                          runs=4, seed=2)
+    cfg = ActorCriticConfig([2e-2, 2e-4, 2e-5], [4e-2, 4e-5, 4e-6], 0.0, 0.8, steps=0, actor_kind=kind, critic_kind="ann")
+    returns = train_actor_critic(actor, critic, RunEnvs("CartPole-v1", 4, seed=0), 100, cfg, seed=3)
+    early, late = returns[:, :10].mean(1), returns[:, -10:].mean(1)
+    assert late.mean() > 2 * early.mean() and (late > early).sum() >= 3, (early, late)

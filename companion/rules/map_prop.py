@@ -44,6 +44,8 @@ def settle(net, values, steps: int) -> list:
     """
     if not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    if not steps:
+        return list(values)
     check_settleable(net)
     values = list(values)
     rates = [0.5 * layer.units.var for layer in net.layers[:-1]]
