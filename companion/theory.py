@@ -67,14 +67,19 @@ def joint_configurations(net, states, state_probs):
 
 
 def expected_update(net, rule, states, state_probs, reward_table) -> list:
-    """``E[update]`` of a rule linear in the reward (REINFORCE, Weight Max), by enumeration.
+    """``E[update]`` of any rule, by enumerating every joint configuration ``(s, h, a)``.
 
-    Every joint configuration is one sample of a batch whose reward is scaled by its
-    probability times the batch size, so the rule's batch mean is the exact expectation.
+    Each configuration becomes a run of its own (a copy of the network with a batch of one),
+    so the rule gives its update for that configuration; the updates are then averaged with
+    the configurations' probabilities.
     """
     values, probs, s, a = joint_configurations(net, states, state_probs)
-    reward = reward_table[s, a] * probs * probs.shape[1]
-    return rule(net, values, reward)
+    runs, n = probs.shape
+    single = [v.reshape(runs * n, 1, -1) for v in values]
+    reward = reward_table[s, a].repeat(runs).reshape(runs * n, 1)
+    updates = rule(replicate(net, n), single, reward)
+    weights = probs.reshape(runs, n)
+    return [torch.einsum("rn,rn...->r...", weights, u.reshape(runs, n, *u.shape[1:])) for u in updates]
 
 
 def exact_gradient(net, states, state_probs, reward_table) -> list:

@@ -79,3 +79,15 @@ def test_expected_updates_by_enumeration():
     for a, b in zip(theory.expected_update(net, weight_max_update, states, state_probs, table)[:4], exact[:4]):
         a, b = a.flatten(1), b.flatten(1)
         assert ((a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1)) > 0.95).all()
+
+
+def test_exact_norm_change_rewards():
+    net = bernoulli_net()
+    values, reward = sampled(net)
+    signals = weight_max_signals(net, values, reward)
+    above = net.layers[2]
+    per_sample = values[2].unsqueeze(-1) * signals[2].unsqueeze(-2)
+    exact = ((above.weight.unsqueeze(1) + 0.3 * per_sample) ** 2).sum(-1) - (above.weight.unsqueeze(1) ** 2).sum(-1)
+    assert torch.allclose(unit_rewards(values[2], above.weight, signals[2], alpha=0.3), exact / 0.3)
+    small = weight_max_update(net, values, reward, alpha=1e-9)
+    assert all(torch.allclose(a, b, rtol=1e-6, atol=1e-12) for a, b in zip(small, weight_max_update(net, values, reward)))
