@@ -25,6 +25,8 @@ LEARNERS = {
     "map_propagation": (sample, partial(map_update, steps=20), "reward"),  # Algorithm 1 of [MAP], N = 20
     "map_propagation_sl": (sample, partial(critic_update, steps=20), "target"),  # Appendix C of [MAP]
     "backprop_sl": (sample_deterministic_hidden, backprop_squared_error, "target"),
+    "weight_max": (sample, weight_max_update, "reward"),  # eqs. 5-6 of [REVIEW], Bernoulli teams
+    "ste": (sample, ste_update, "reward"),  # backprop through Bernoulli units, straight-through
 }
 
 
