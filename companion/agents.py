@@ -11,7 +11,8 @@ from .network import DTYPE, sample, sample_deterministic_hidden
 from .optim import Adam, as_schedules, layer_rates
 from .rules import (backprop_update, critic_update, map_update, reinforce_update, reparam_squared_error_grads,
                     ste_update, weight_max_update)
-from .teams import ANNActor, ANNCritic, PairedTeams, RuleActor, SeparateTeams, TeamActor, TeamCritic
+from .teams import (ANNActor, ANNCritic, PairedTeams, RuleActor, SeparateTeams, TeamActor, TeamCritic,
+                    TracedWeightMaxActor)
 
 def backprop_squared_error(net, values, target) -> list:
     """Gradient descent on the squared error ``(y - mu_L)^2`` of an ordinary network, as an ascent direction."""
@@ -77,7 +78,8 @@ class ActorCriticConfig:
     explore: float = 1.0  # probability that a hidden unit of a team actor explores (Thomas 2011 baseline)
 
     def __post_init__(self):
-        kinds = {"actor_kind": ("team", "ann", "weight_max", "ste"), "critic_kind": ("team", "ann")}
+        kinds = {"actor_kind": ("team", "ann", "weight_max", "ste", "weight_max_async", "weight_max_topdown"),
+                 "critic_kind": ("team", "ann")}
         for name, allowed in kinds.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
@@ -114,7 +116,9 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
         teams = PairedTeams(actor, critic, cfg, compile)
     else:
         actors = {"team": lambda: TeamActor(actor, cfg.steps, cfg.explore), "ann": lambda: ANNActor(actor),
-                  "weight_max": lambda: RuleActor(actor, weight_max_update), "ste": lambda: RuleActor(actor, ste_update)}
+                  "weight_max": lambda: RuleActor(actor, weight_max_update), "ste": lambda: RuleActor(actor, ste_update),
+                  "weight_max_async": lambda: TracedWeightMaxActor(actor, cfg.actor_lrs, cfg.gamma * cfg.actor_lambda, 1),
+                  "weight_max_topdown": lambda: TracedWeightMaxActor(actor, cfg.actor_lrs, cfg.gamma * cfg.actor_lambda, 0)}
         critics = {"team": lambda: TeamCritic(critic, cfg.steps), "ann": lambda: ANNCritic(critic)}
         teams = SeparateTeams(actors[cfg.actor_kind](), critics[cfg.critic_kind](), cfg)
     action_map = action_map or (lambda a: a.numpy())

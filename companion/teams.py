@@ -102,6 +102,45 @@ class RuleActor(TeamActor):
         return self.rule(self.net, self.values, torch.ones(self.net.runs, 1, dtype=DTYPE))
 
 
+class TracedWeightMaxActor(TeamActor):
+    """Weight Max with eligibility traces, in which every layer can learn on every step ([WM]).
+
+    Each layer keeps a trace ``e^l <- gamma lambda e^l + grad log pi_l``. On a learning step
+    the output units are rewarded with the TD error; a hidden unit ``i`` of layer ``l`` with
+    ``R_i = 2 sum_j W^{l+1}_ij dW^{l+1}_ij`` (eq. 5), where ``dW^{l+1}`` is the update layer
+    ``l + 1`` made ``delay`` learning steps earlier: with ``delay = 1`` no layer waits for
+    another, and a unit's reward arrives ``L - l`` steps late, which the traces bridge; with
+    ``delay = 0`` the rewards go top-down within the step (and with no trace decay this is
+    :class:`RuleActor` with ``weight_max_update``). Then ``dW^l_:,i = R_i e^l_:,i``.
+    The actor is its own learner (traces and Adam).
+    """
+
+    def __init__(self, net, lrs, decay: float, delay: int):
+        if delay not in (0, 1):
+            raise ValueError(f"delay must be 0 (top-down within a step) or 1 (asynchronous), got {delay!r}")
+        super().__init__(net, steps=0)
+        self.delay, self.learner = delay, Traced(net, lrs, decay)
+        self.previous = [torch.zeros_like(layer.weight) for layer in net.layers]
+
+    def trace(self, grads, fresh):
+        self.learner.trace(grads, fresh)
+
+    def learn(self, delta, t, mask):
+        if not mask.any():
+            return
+        traces, layers = self.learner.traces, self.net.layers
+        reward = (delta * mask.to(delta.dtype)).unsqueeze(-1)  # (R, 1): every output unit gets the TD error
+        updates = [None] * len(traces)
+        for l in range(len(layers) - 1, -1, -1):
+            updates[2 * l] = traces[2 * l] * reward.unsqueeze(1)  # column i scaled by unit i's reward
+            updates[2 * l + 1] = traces[2 * l + 1] * reward
+            if l:
+                change = updates[2 * l] if self.delay == 0 else self.previous[l]
+                reward = 2 * (layers[l].weight * change).sum(-1)  # (R, n_{l-1}), eq. (5)
+        self.previous = updates[::2]
+        self.learner.opt.step(updates, layer_rates(self.learner.schedules, t), mask)
+
+
 class TeamCritic(TeamActor):
     """A MAP Propagation critic (Appendix C of [MAP]): a team with one normal output unit."""
 
@@ -158,7 +197,8 @@ class SeparateTeams:
 
     def __init__(self, actor, critic, cfg):
         self.actor, self.critic = actor, critic
-        self.learners = (Traced(actor.net, cfg.actor_lrs, cfg.gamma * cfg.actor_lambda),
+        own = getattr(actor, "learner", None) and actor  # a part that keeps its own traces and Adam
+        self.learners = (own or Traced(actor.net, cfg.actor_lrs, cfg.gamma * cfg.actor_lambda),
                          Traced(critic.net, cfg.critic_lrs, cfg.gamma * cfg.critic_lambda))
 
     def act(self, state, generator):

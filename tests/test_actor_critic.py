@@ -104,3 +104,24 @@ def test_bernoulli_actors_improve_on_cartpole(kind):
     returns = train_actor_critic(actor, critic, RunEnvs("CartPole-v1", 4, seed=0), 100, cfg, seed=3)
     early, late = returns[:, :10].mean(1), returns[:, -10:].mean(1)
     assert late.mean() > 2 * early.mean() and (late > early).sum() >= 3, (early, late)
+
+
+def test_weight_max_with_traces_and_no_delay_is_the_synchronous_rule():
+    """delay 0 and no trace decay: the traced Weight Max actor makes the same run as plain Weight Max."""
+    from companion.units import Bernoulli
+    results = []
+    for kind in ("weight_max", "weight_max_topdown", "weight_max_async"):
+        actor = init_network([4, 16, 8, 2], [Bernoulli(), Bernoulli(), Softmax(1.0)], runs=3, seed=1, bias_range=1e-3)
+        critic = init_network([4, 16, 8, 1], [Normal("softplus", 1.0), Normal("softplus", 1.0), Normal("linear", 1.0)],
+                              runs=3, seed=2)
+        cfg = ActorCriticConfig([2e-2, 2e-4, 2e-5], [4e-2, 4e-5, 4e-6], 0.0, 0.8, steps=0, actor_kind=kind,
+                                critic_kind="ann")
+        returns = train_actor_critic(actor, critic, RunEnvs("CartPole-v1", 3, seed=0), 4, cfg, seed=3)
+        results.append((returns, actor.parameters()))
+    (r_sync, p_sync), (r_top, p_top), (r_async, p_async) = results
+    assert np.array_equal(r_sync, r_top)
+    assert all(torch.allclose(a, b, rtol=1e-9, atol=1e-12) for a, b in zip(p_sync, p_top))
+    assert not all(torch.allclose(a, b) for a, b in zip(p_sync[:2], p_async[:2]))  # the delay changes layer 1
+    with pytest.raises(ValueError, match="delay must be 0 .* or 1 .* got 2"):
+        from companion.teams import TracedWeightMaxActor
+        TracedWeightMaxActor(actor, [1e-2] * 3, 0.0, 2)
