@@ -136,15 +136,18 @@ class Softmax:
 
     def from_noise(self, z, u):
         """Inverse-CDF sampling: the first action whose cumulative probability exceeds ``u``."""
-        cdf = self.probs(z).cumsum(-1)
-        index = (cdf < u).sum(-1).clamp(max=z.shape[-1] - 1)
-        return F.one_hot(index, z.shape[-1]).to(z.dtype)
+        probs = self.probs(z)
+        index = (probs.cumsum(-1) < u).sum(-1).clamp(max=probs.shape[-1] - 1)
+        return F.one_hot(index, probs.shape[-1]).to(z.dtype)
 
     def sample(self, z, generator=None):
         return self.from_noise(z, self.noise(z, generator))
 
+    def log_probs(self, z):
+        return torch.log_softmax(z / self.temperature, dim=-1)
+
     def log_prob(self, h, z):
-        return (h * torch.log_softmax(z / self.temperature, dim=-1)).sum(-1)
+        return (h * self.log_probs(z)).sum(-1)
 
     def dlogp_dz(self, h, z):
         return (h - self.probs(z)) / self.temperature
@@ -154,7 +157,33 @@ class Softmax:
         return h.argmax(-1)
 
 
-UNIT_TYPES = {"normal": Normal, "bernoulli": Bernoulli, "softmax": Softmax}
+class SoftmaxLastZero(Softmax):
+    """A softmax over ``n`` actions whose last logit is fixed at 0 ([WM]'s actor output).
+
+    The layer has ``n - 1`` pre-activations (one fewer weight column than actions), values are
+    one-hot over all ``n`` actions, and ``dlogp_dz`` is the softmax gradient without the fixed entry.
+    """
+
+    def __repr__(self) -> str:
+        return f"SoftmaxLastZero(temperature={self.temperature})"
+
+    @staticmethod
+    def _full(z):
+        return torch.cat([z, torch.zeros_like(z[..., :1])], -1)
+
+    def probs(self, z):
+        return super().probs(self._full(z))
+
+    mean = probs
+
+    def log_probs(self, z):
+        return super().log_probs(self._full(z))
+
+    def dlogp_dz(self, h, z):
+        return super().dlogp_dz(h, z)[..., :-1]
+
+
+UNIT_TYPES = {"normal": Normal, "bernoulli": Bernoulli, "softmax": Softmax, "softmax_last_zero": SoftmaxLastZero}
 
 
 def make_units(kind: str, **params):

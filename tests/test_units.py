@@ -63,3 +63,15 @@ def test_bad_arguments_are_named(bad, match):
 def test_bernoulli_action_needs_one_unit():
     with pytest.raises(ValueError, match="must have 1 unit"):
         Bernoulli().action(torch.zeros(1, 2, 3))
+
+
+def test_softmax_with_the_last_logit_fixed_at_zero():
+    from companion.units import SoftmaxLastZero
+    units = SoftmaxLastZero(2.0)
+    z = torch.randn(2, 5, 3, dtype=torch.float64, requires_grad=True)
+    full = torch.cat([z, torch.zeros(2, 5, 1, dtype=torch.float64)], -1)
+    assert torch.allclose(units.probs(z), torch.softmax(full / 2.0, -1))
+    h = units.sample(z.detach(), torch.Generator().manual_seed(0))
+    assert h.shape == (2, 5, 4) and torch.all(h.sum(-1) == 1)
+    (auto,) = torch.autograd.grad(units.log_prob(h, z).sum(), z)
+    assert torch.allclose(units.dlogp_dz(h, z.detach()), auto)
