@@ -16,7 +16,7 @@ from .envs import RunEnvs
 from .network import init_network, run_seeds
 from .optim import LinearSchedule
 from .tasks import Multiplexer, Regression
-from .units import Normal, Softmax
+from .units import Bernoulli, Normal, Softmax, SoftmaxLastZero
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,35 @@ def _regression(name, method, learner):
                     lr=[6e-2, 6e-5, 6e-6], batch_size=128, learner=learner, target_seed=0))
 
 
+def _weight_max_rl(task, episodes, actor_lr, critic_lr, critic_lambda, traces_lambda, temperature=1.0):
+    """Weight Max and Weight Max with traces on an RL task ([WM]'s Fig 2; the authors' configuration).
+
+    Actor: Bernoulli-logistic 64-32, a softmax whose last logit is fixed at 0, biases in +-1e-3.
+    Critic: a backprop network (64-32 softplus, linear output) with eligibility traces.
+    """
+    common = dict(hidden=[64, 32], activation="softplus", actor_units="bernoulli", bias_range=1e-3,
+                  actor_var=[1.0, 1.0], actor_out=["softmax_last_zero", temperature], critic_var=[1.0, 1.0, 1.0],
+                  critic_lambda=critic_lambda, gamma=0.98, settle_steps=0, critic_kind="ann", critic_lr=critic_lr,
+                  actor_lr=actor_lr, reward_clip=None, action_map="index")
+    short = short_name(task)
+    return [
+        Experiment(name=f"wm_{short}", paper="chung2022weightmax", figure="WM Fig 2", task=task, method="Weight Max",
+                   kind="actor_critic", length=episodes, params=dict(common, actor_kind="weight_max", actor_lambda=0.0)),
+        Experiment(name=f"wm_traces_{short}", paper="chung2022weightmax", figure="WM Fig 2", task=task,
+                   method="Weight Max with traces", kind="actor_critic", length=episodes,
+                   params=dict(common, actor_kind="weight_max_async", actor_lambda=traces_lambda)),
+    ]
+
+
+def _weight_max_multiplexer(name, method, learner, units="bernoulli"):
+    """The 20-input multiplexer of [WM]: 64-32, one Bernoulli output, 800,000 episodes of one sample."""
+    return Experiment(
+        name=name, paper="chung2022weightmax", figure="WM Fig 2", task="multiplexer-20", method=method,
+        kind="single_step", length=800_000, group=10,
+        params=dict(hidden=[64, 32], activation="relu", hidden_var=[1.0, 1.0], units=units, bias_range=1e-3,
+                    lr=[1e-2, 1e-3, 1e-4], batch_size=1, learner=learner))
+
+
 # learning rates: [start per layer], [end per layer], steps (0: constant)
 REGISTRY = {e.name: e for e in [
     _map_prop_rl("Acrobot-v1", 500, [0.06, 0.2, 0.2], [0.03, 0.1], ["softmax", 4.0], (0.97, 0.97),
@@ -144,6 +173,13 @@ REGISTRY = {e.name: e for e in [
     _regression("map_rl_regression", "MAP Propagation (RL)", "map_propagation"),
     _regression("map_sl_regression", "MAP Propagation (SL)", "map_propagation_sl"),
     _regression("backprop_regression", "Backprop", "backprop_sl"),
+    *_weight_max_rl("CartPole-v1", 1000, [[2e-2, 2e-4, 2e-5], [2e-4, 2e-6, 2e-7], 50_000],
+                    [[4e-2, 4e-5, 4e-6], [4e-3, 4e-5, 4e-6], 50_000], 0.8, 0.8),
+    *_weight_max_rl("Acrobot-v1", 1000, [[1e-1, 1e-3, 1e-4], [1e-2, 1e-4, 1e-5], 1_000_000],
+                    [[1e-2, 1e-5, 1e-6], [1e-2, 1e-5, 1e-6], 0], 0.8, 0.8),
+    *_weight_max_rl("LunarLander-v3", 3000, [[8e-2, 8e-4, 8e-5], [8e-2, 8e-4, 8e-5], 0],
+                    [[2e-2, 2e-5, 2e-6], [2e-2, 2e-5, 2e-6], 0], 0.9, 0.9, temperature=2.0),
+    _weight_max_multiplexer("wm_multiplexer", "Weight Max", "weight_max"),
 ]}
 REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "mountaincar")
                  for e in sweep(REGISTRY[f"map_{task}"])})
@@ -240,8 +276,10 @@ def _actor_critic_group(exp, runs, seed, length, on_episode, compile):
     sizes = [envs.n_obs, *p["hidden"]]
     hidden = lambda var: [Normal(p["activation"], v) for v in var]  # noqa: E731
     kind, value = p["actor_out"]
-    out = Softmax(value) if kind == "softmax" else Normal("linear", value)
-    actor = init_network(sizes + [envs.n_actions], hidden(p["actor_var"]) + [out], runs, seed=seed)
+    out = {"softmax": Softmax, "softmax_last_zero": SoftmaxLastZero}.get(kind, lambda v: Normal("linear", v))(value)
+    width = envs.n_actions - 1 if kind == "softmax_last_zero" else envs.n_actions
+    actor_hidden = [Bernoulli()] * len(p["hidden"]) if p.get("actor_units") == "bernoulli" else hidden(p["actor_var"])
+    actor = init_network(sizes + [width], actor_hidden + [out], runs, seed=seed, bias_range=p.get("bias_range", 0.0))
     critic = init_network(sizes + [1], hidden(p["critic_var"][:-1]) + [Normal("linear", p["critic_var"][-1])],
                           runs, seed=seed + 1)
     cfg = ActorCriticConfig(_schedules(p["actor_lr"]), _schedules(p["critic_lr"]), p["actor_lambda"],
@@ -258,10 +296,16 @@ def _single_step_group(exp, runs, seed, length, on_episode, compile):
     p = exp.params
     if exp.task == "multiplexer-37":
         task, out = Multiplexer(5), Softmax(p["temperature"])
+    elif exp.task == "multiplexer-20":  # [WM]: one Bernoulli output unit, its 0/1 read as the bit
+        task, out = Multiplexer(4), Bernoulli()
     else:
         task, out = Regression(8, p["target_seed"]), Normal("linear", p["output_var"])
-    units = [Normal(p["activation"], v) for v in p["hidden_var"]] + [out]
-    net = init_network([task.n_inputs, *p["hidden"], task.n_actions], units, runs, seed=seed)
+    if p.get("units") == "bernoulli":
+        units = [Bernoulli()] * len(p["hidden"]) + [out]
+    else:
+        units = [Normal(p["activation"], v) for v in p["hidden_var"]] + [out]
+    width = 1 if isinstance(out, Bernoulli) else task.n_actions
+    net = init_network([task.n_inputs, *p["hidden"], width], units, runs, seed=seed, bias_range=p.get("bias_range", 0.0))
     rewards = train_single_step(net, task, p["learner"], length, p["batch_size"], p["lr"], seed=seed + 1,
                                 on_batch=on_episode)
     return {"returns": rewards.numpy()}
