@@ -224,11 +224,12 @@ def average_return(returns):
     return float(per_run.mean()), float(per_run.std(ddof=1))
 
 
-def hyperparameter_rows(kind: str, method: str = "MAP Propagation") -> list:
-    """Rows of Table 2 (``"single_step"``) or Table 3 (``"actor_critic"``), read from the registry."""
+def hyperparameter_rows(kind: str, method: str = "MAP Propagation", paper: str = "chung2021map") -> list:
+    """Rows of Table 2 (``"single_step"``) or Table 3 (``"actor_critic"``) of ``paper``, read from the registry."""
     rows = []
     for exp in REGISTRY.values():
-        if exp.kind != kind or exp.figure.startswith("baseline sweep") or not exp.method.startswith(method):
+        if (exp.kind != kind or exp.paper != paper or exp.figure.startswith("baseline sweep")
+                or not exp.method.startswith(method)):
             continue
         p = exp.params
         if kind == "actor_critic":
