@@ -14,7 +14,7 @@ from .agents import ActorCriticConfig, train_actor_critic, train_single_step
 from .envs import RunEnvs
 from .network import init_network
 from .tasks import Multiplexer
-from .units import Normal, Softmax
+from .units import Bernoulli, Normal, Softmax
 
 AUTHORS_RUN_STEPS_PER_S = 590.0
 
@@ -27,10 +27,13 @@ def cartpole_teams(runs: int):
     return actor, critic
 
 
-def _actor_critic(steps_n: int, fused: bool, compile: bool):
+def _actor_critic(steps_n: int, fused: bool, compile: bool, actor_kind: str = "team", critic_kind: str = "team"):
     def run(runs: int, steps: int) -> float:
         actor, critic = cartpole_teams(runs)
-        cfg = ActorCriticConfig([1e-2, 1e-5, 1e-6], [2e-2, 2e-5, 2e-6], 0.95, 0.95, steps=steps_n)
+        if actor_kind == "weight_max":
+            actor = init_network([4, 64, 32, 2], [Bernoulli(), Bernoulli(), Softmax(1.0)], runs, seed=1, bias_range=1e-3)
+        cfg = ActorCriticConfig([1e-2, 1e-5, 1e-6], [2e-2, 2e-5, 2e-6], 0.95, 0.95, steps=steps_n,
+                                actor_kind=actor_kind, critic_kind=critic_kind)
         envs = RunEnvs("CartPole-v1", runs, seed=0)
         start = time.perf_counter()
         train_actor_critic(actor, critic, envs, steps, cfg, seed=3, fused=fused, compile=compile, max_steps=steps)
@@ -55,6 +58,8 @@ LEARNERS = {
     "map_prop_actor_critic_eager": ("CartPole-v1", _actor_critic(20, fused=True, compile=False)),
     "map_prop_actor_critic_reference": ("CartPole-v1", _actor_critic(20, fused=False, compile=False)),
     "global_reinforce_actor_critic": ("CartPole-v1", _actor_critic(0, fused=True, compile=False)),  # N = 0
+    "weight_max_actor_critic": ("CartPole-v1", _actor_critic(0, False, False, "weight_max", "ann")),
+    "backprop_actor_critic": ("CartPole-v1", _actor_critic(0, False, False, "ann", "ann")),
     "reinforce_multiplexer": ("multiplexer-37 (samples)", _single_step("reinforce")),
     "backprop_multiplexer": ("multiplexer-37 (samples)", _single_step("backprop")),
     "map_prop_multiplexer": ("multiplexer-37 (samples)", _single_step("map_propagation")),

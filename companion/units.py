@@ -104,6 +104,11 @@ class Bernoulli:
     def sample(self, z, generator=None):
         return self.from_noise(z, self.noise(z, generator))
 
+    def mean_slope(self, z):
+        """``sigmoid'(z)``, the slope of the mean (used by the straight-through estimator)."""
+        p = torch.sigmoid(z)
+        return p * (1 - p)
+
     def log_prob(self, h, z):
         return (h * F.logsigmoid(z) + (1 - h) * F.logsigmoid(-z)).sum(-1)
 

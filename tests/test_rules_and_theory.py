@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from companion import theory
@@ -139,3 +140,24 @@ def test_sampling_with_some_units_exploring():
     import pytest
     with pytest.raises(ValueError, match="explore .* must lie in \\(0, 1\\], got 0"):
         sample_exploring_some(net, state, 0)
+
+
+@pytest.mark.parametrize("activation", ["softplus", "relu"])
+def test_chain_rule_grads_equal_autograd(activation):
+    from companion.rules.backprop import chain_rule_grads
+    net = init_network([3, 5, 4, 2], [Normal(activation, 0.5), Normal(activation, 0.5), Softmax(1.5)], runs=2, seed=7,
+                       bias_range=0.3)
+    gen = torch.Generator().manual_seed(8)
+    values = sample(net, torch.randn(2, 6, 3, generator=gen, dtype=torch.float64), gen)
+    reward = torch.randn(2, 6, generator=gen, dtype=torch.float64)
+    params = [p.clone().requires_grad_(True) for p in net.parameters()]
+    h = values[0]
+    for l, layer in enumerate(net.layers):  # the hidden noise read off the samples, held fixed
+        z = torch.baddbmm(params[2 * l + 1].unsqueeze(1), h, params[2 * l])
+        h = layer.units.mean(z) + (values[l + 1] - layer.units.mean(layer.preact(values[l]))) if l < 2 else z
+    objective = (reward * net.layers[-1].units.log_prob(values[-1], h)).mean(1).sum()
+    auto = torch.autograd.grad(objective, params)
+    out = net.layers[-1]
+    dz_out = reward.unsqueeze(-1) * out.units.dlogp_dz(values[-1], out.preact(values[-2]))
+    for a, b in zip(chain_rule_grads(net, values, dz_out), auto):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-13)
