@@ -183,6 +183,11 @@ REGISTRY = {e.name: e for e in [
 ]}
 REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "mountaincar")
                  for e in sweep(REGISTRY[f"map_{task}"])})
+# MountainCar with the symmetric action map clip(a, -1, 1) instead of the authors' clip(2a + 1, -1, 1)
+_car = REGISTRY["map_mountaincar"]
+REGISTRY["map_mountaincar_symmetric"] = Experiment(**{
+    **_car.config(), "name": "map_mountaincar_symmetric", "figure": "action map check (Fig 2)",
+    "params": {**_car.params, "action_map": "symmetric"}})
 
 # the baselines' settings chosen from the stored sweep (best average return over all episodes,
 # as the paper chose); tests/test_provenance.py checks every choice against the stored sweep
