@@ -233,7 +233,7 @@ def hyperparameter_rows(kind: str, method: str = "MAP Propagation", paper: str =
     """Rows of Table 2 (``"single_step"``) or Table 3 (``"actor_critic"``) of ``paper``, read from the registry."""
     rows = []
     for exp in REGISTRY.values():
-        if (exp.kind != kind or exp.paper != paper or exp.figure.startswith("baseline sweep")
+        if (exp.kind != kind or exp.paper != paper or not exp.figure.startswith("Fig")
                 or not exp.method.startswith(method)):
             continue
         p = exp.params
