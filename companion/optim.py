@@ -60,32 +60,37 @@ class Adam:
 
 
 class BlockAdam:
-    """The same Adam, for the rows of one ``(rows, P)`` tensor, with one fused kernel per block.
+    """The same Adam with one fused kernel per block of rows and columns.
 
-    ``blocks`` lists ``(rows, columns)`` pairs (a list of row indices and a column slice) that
-    tile the tensor; each block has its own step size, and each row of a block keeps its own
-    step count, as separate per-run optimisers would. The work is done by PyTorch's fused
-    Adam kernel (``torch._fused_adam_``, what ``torch.optim.Adam(fused=True)`` calls), a few
-    times faster than the elementwise operations of :class:`Adam` on a CPU.
+    ``blocks`` gives, for each parameter tensor, ``(rows, columns)`` pairs (row indices and a
+    column slice) that tile it; by default one block per tensor. Each block has its own step
+    size, and each row of a block keeps its own step count, as separate per-run optimisers
+    would. The work is done by PyTorch's fused Adam kernel (``torch._fused_adam_``, what
+    ``torch.optim.Adam(fused=True)`` calls), a few times faster than :class:`Adam`'s
+    elementwise operations on a CPU; rows left out by the mask are simply not handed to it.
     """
 
-    def __init__(self, flat, blocks, betas=(0.9, 0.999), eps: float = 1e-8):
-        Adam([flat], betas, eps)  # the same argument checks
-        self.flat, self.betas, self.eps = flat, betas, eps
-        self.m, self.v, self.grad = torch.zeros_like(flat), torch.zeros_like(flat), torch.zeros_like(flat)
+    def __init__(self, params, blocks=None, betas=(0.9, 0.999), eps: float = 1e-8):
+        params = list(params)
+        Adam(params, betas, eps)  # the same argument checks
+        blocks = blocks or [[(range(p.shape[0]), slice(None))] for p in params]
+        self.params, self.betas, self.eps = params, betas, eps
+        self.grads = [torch.zeros_like(p) for p in params]
+        state = [(p, g, torch.zeros_like(p), torch.zeros_like(p)) for p, g in zip(params, self.grads)]
         self.blocks = [
-            {"rows": list(rows), "lists": [[x[r, cols] for r in rows] for x in (flat, self.grad, self.m, self.v)],
-             "steps": [torch.zeros((), dtype=flat.dtype) for _ in rows]}
-            for rows, cols in blocks
+            {"rows": list(rows), "lists": [[x[r, cols] for r in rows] for x in tensors],
+             "steps": [torch.zeros((), dtype=params[0].dtype) for _ in rows]}
+            for tensors, own in zip(state, blocks) for rows, cols in own
         ]
 
-    def step(self, grad, lrs, mask) -> None:
+    def step(self, grads, lrs, mask) -> None:
         """One ascent step of every block with its rate in ``lrs``, for the rows where ``mask`` is set."""
         if len(lrs) != len(self.blocks):
             raise ValueError(f"lrs must have {len(self.blocks)} entries (one per block), got {len(lrs)}")
         if not mask.any():
             return
-        self.grad.copy_(grad)
+        for buffer, grad in zip(self.grads, grads):
+            buffer.copy_(grad)
         on = mask.tolist()
         for block, lr in zip(self.blocks, lrs):
             keep = [i for i, r in enumerate(block["rows"]) if on[r]]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 
 from .network import DTYPE, Layer, sample, sample_deterministic_hidden, sample_exploring_some
-from .optim import Adam, BlockAdam, as_schedules, layer_rates
+from .optim import BlockAdam, as_schedules, layer_rates
 from .rules import backprop_update, layer_log_prob_grads, output_mean_grads, settle
 from .rules.map_prop import check_settleable, output_mean
 
@@ -53,7 +53,7 @@ class Traced:
     def __init__(self, net, lrs, decay: float):
         self.net, self.decay = net, decay
         self.schedules = as_schedules(lrs)
-        self.opt = Adam(net.parameters())
+        self.opt = BlockAdam(net.parameters())
         self.traces = [torch.zeros_like(p) for p in net.parameters()]
 
     def trace(self, grads, fresh):
@@ -289,7 +289,7 @@ class PairedTeams:
         ends = torch.tensor([0] + [p[0].numel() for p in stacked]).cumsum(0).tolist()
         columns = [slice(ends[2 * l], ends[2 * l + 2]) for l in range(len(self.layers))]
         teams = (range(self.runs), range(self.runs, 2 * self.runs))
-        self.opt = BlockAdam(self.flat, [(rows, cols) for rows in teams for cols in columns])
+        self.opt = BlockAdam([self.flat], [[(rows, cols) for rows in teams for cols in columns]])
         self.var = [self.per_team(a.units.var, c.units.var).view(-1, 1, 1)
                     for a, c in zip(actor.layers[:-1], critic.layers[:-1])]
         self.std = [v.sqrt() for v in self.var]
@@ -329,7 +329,7 @@ class PairedTeams:
     def learn(self, delta, t, mask):
         """Algorithm 2, line 14, for both teams: ``W^l <- W^l + alpha_l * delta * z^l`` on the rows in ``mask``."""
         rates = [schedule(t) for team in self.schedules for schedule in team]
-        self.opt.step(torch.cat([delta, delta]).unsqueeze(1) * self.trace, rates, torch.cat([mask, mask]))
+        self.opt.step([torch.cat([delta, delta]).unsqueeze(1) * self.trace], rates, torch.cat([mask, mask]))
 
     def _settle(self):
         """Eq. (8) of [MAP] for every hidden layer of both teams at once, ``cfg.steps`` times."""

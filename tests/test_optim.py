@@ -58,3 +58,21 @@ def test_masked_runs_keep_parameters_and_state():
             solo.step([g[1:2]], [0.1])
     assert opt.t.tolist() == [6, 3, 0]
     assert torch.allclose(p[1], solo.params[0][0], rtol=0, atol=1e-14)
+
+
+def test_block_adam_with_the_fused_kernel_equals_adam():
+    from companion.optim import BlockAdam
+    gen = torch.Generator().manual_seed(0)
+    params = [torch.randn(4, 3, 2, generator=gen, dtype=torch.float64), torch.randn(4, 2, generator=gen, dtype=torch.float64)]
+    ours, fused = [p.clone() for p in params], [p.clone() for p in params]
+    adam, block = Adam(ours), BlockAdam(fused)
+    for k in range(20):
+        grads = [torch.randn(p.shape, generator=gen, dtype=torch.float64) for p in params]
+        mask = torch.tensor([True, k % 3 == 0, k % 2 == 0, False])
+        adam.step(grads, [1e-2, 3e-3], mask)
+        block.step(grads, [1e-2, 3e-3], mask)
+    for a, b, p in zip(ours, fused, params):
+        assert torch.allclose(a, b, rtol=1e-12, atol=1e-14)
+        assert torch.equal(a[3], p[3]) and not torch.equal(a[0], p[0])
+    with pytest.raises(ValueError, match="lrs must have 2 entries \\(one per block\\), got 1"):
+        block.step(grads, [1e-2], mask)
