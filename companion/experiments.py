@@ -229,6 +229,15 @@ def average_return(returns):
     return float(per_run.mean()), float(per_run.std(ddof=1))
 
 
+def _numbers(values) -> str:
+    return ", ".join(f"{v:g}" for v in values)
+
+
+def _schedule(spec) -> str:
+    start, end, steps = spec
+    return _numbers(start) if not steps else f"{_numbers(start)} to {_numbers(end)} over {steps:,} steps"
+
+
 def hyperparameter_rows(kind: str, method: str = "MAP Propagation", paper: str = "chung2021map") -> list:
     """Rows of Table 2 (``"single_step"``) or Table 3 (``"actor_critic"``) of ``paper``, read from the registry."""
     rows = []
@@ -238,17 +247,20 @@ def hyperparameter_rows(kind: str, method: str = "MAP Propagation", paper: str =
             continue
         p = exp.params
         if kind == "actor_critic":
-            rows.append({"task": exp.task, "episodes": exp.length, "critic sigma^2": p["critic_var"],
-                         "actor sigma^2": p["actor_var"] + [p["actor_out"][1]] if p["actor_out"][0] == "normal"
-                         else p["actor_var"], "actor T": p["actor_out"][1] if p["actor_out"][0] == "softmax" else "-",
-                         "lambda (critic, actor)": (p["critic_lambda"], p["actor_lambda"]),
-                         "critic alpha (start; end; steps)": p["critic_lr"], "actor alpha (start; end; steps)": p["actor_lr"],
-                         "reward clip": p["reward_clip"] or "-", "settling steps N": p["settle_steps"]})
+            normal_out = p["actor_out"][0] == "normal"
+            rows.append({"task": exp.task, "episodes": exp.length, "critic sigma^2": _numbers(p["critic_var"]),
+                         "actor sigma^2": _numbers(p["actor_var"] + [p["actor_out"][1]] if normal_out else p["actor_var"]),
+                         "actor T": "-" if normal_out else f"{p['actor_out'][1]:g}",
+                         "lambda (critic, actor)": _numbers([p["critic_lambda"], p["actor_lambda"]]),
+                         "critic alpha": _schedule(p["critic_lr"]), "actor alpha": _schedule(p["actor_lr"]),
+                         "reward clip": "-" if p["reward_clip"] is None else f"+-{p['reward_clip']:g}",
+                         "settling steps N": p["settle_steps"]})
         else:
             rows.append({"experiment": exp.name, "task": exp.task, "method": exp.method,
-                         "samples per run": exp.length * p["batch_size"], "batch": p["batch_size"], "alpha": p["lr"],
-                         "hidden sigma^2": p["hidden_var"], "output": f"softmax T = {p['temperature']}" if "temperature" in p
-                         else f"normal sigma^2 = {p['output_var']}"})
+                         "samples per run": f"{exp.length * p['batch_size']:,}", "batch": p["batch_size"],
+                         "alpha": _numbers(p["lr"]), "hidden sigma^2": _numbers(p["hidden_var"]),
+                         "output": f"softmax T = {p['temperature']:g}" if "temperature" in p
+                         else f"normal sigma^2 = {p['output_var']:g}"})
     return rows
 
 

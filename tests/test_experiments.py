@@ -122,7 +122,9 @@ def test_table_helpers_read_the_registry():
     assert (mean, std) == (4.0, pytest.approx(2 ** 1.5))
     rows = experiments.hyperparameter_rows("actor_critic")
     assert [r["task"] for r in rows] == ["Acrobot-v1", "CartPole-v1", "LunarLander-v3", "MountainCarContinuous-v0"]
-    assert rows[1]["actor T"] == 2.0 and rows[3]["actor sigma^2"] == [0.03, 0.1, 0.5]
+    assert rows[1]["actor T"] == "2" and rows[3]["actor sigma^2"] == "0.03, 0.1, 0.5"
+    assert rows[0]["actor alpha"] == "0.01, 1e-05, 1e-06 to 0.001, 1e-06, 1e-08 over 100,000 steps"
+    assert rows[2]["critic alpha"] == "0.01, 1e-05, 1e-06" and rows[3]["reward clip"] == "+-5"
     single = experiments.hyperparameter_rows("single_step", method="")
     assert {r["task"] for r in single} == {"multiplexer-37", "regression-8"}
     assert all(key[1] in {e.task for e in experiments.REGISTRY.values()} for key in experiments.REPORTED)
