@@ -11,7 +11,8 @@ from .network import DTYPE, sample, sample_deterministic_hidden
 from .optim import Adam, as_schedules, layer_rates
 from .rules import (backprop_update, critic_update, map_update, reinforce_update, reparam_squared_error_grads,
                     ste_update, weight_max_update)
-from .teams import (ANNActor, ANNCritic, PairedTeams, RuleActor, SeparateTeams, TeamActor, TeamCritic,
+from .paired import PairedTeams
+from .teams import (ANNActor, ANNCritic, RuleActor, SeparateTeams, TeamActor, TeamCritic,
                     TracedWeightMaxActor)
 
 def backprop_squared_error(net, values, target) -> list:
@@ -96,7 +97,7 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
     terminal state learns at once with ``delta = R - mu(S)``; one cut off by the time limit
     is not learned from); settle both teams (eq. 8); add the settled log-probability gradients
     to the traces, the critic's divided by ``A - mu`` (eq. 68); act. Learning rates follow the
-    schedules by environment step. ``fused`` picks :class:`~companion.teams.PairedTeams` (fast)
+    schedules by environment step. ``fused`` picks :class:`~companion.paired.PairedTeams` (fast)
     over :class:`~companion.teams.SeparateTeams` (the reference); both give the same run;
     ``compile`` compiles the fused settling loop with ``torch.compile``.
     ``max_steps`` stops every run after that many environment steps (for benchmarks);

@@ -16,7 +16,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import store
-from .experiments import Experiment, get, group_seed, run_group
+from .experiments import Experiment, get
+from .runner import group_seed, run_group
 
 REPLAY = {"actor_critic": 3, "single_step": 20}  # episodes / batches replayed by verify
 

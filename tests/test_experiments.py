@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from companion import experiments, reproduce, store
+from companion import experiments, reproduce, runner, store
 from companion.__main__ import main
 
 SMOKE = dict(runs=2, length=2, compile=False, progress=False)
@@ -22,10 +22,10 @@ def test_every_registry_entry_builds_and_hashes_its_config():
 
 def test_a_group_does_not_depend_on_the_other_groups_or_the_length():
     exp = experiments.get("map_acrobot")
-    short = experiments.run_group(exp, 5, 2, 1, compile=False)["returns"]
-    longer = experiments.run_group(exp, 5, 2, 2, compile=False)["returns"]
+    short = runner.run_group(exp, 5, 2, 1, compile=False)["returns"]
+    longer = runner.run_group(exp, 5, 2, 2, compile=False)["returns"]
     assert np.array_equal(short, longer[:, :1])
-    other = experiments.run_group(exp, 0, 2, 1, compile=False)["returns"]
+    other = runner.run_group(exp, 0, 2, 1, compile=False)["returns"]
     assert not np.array_equal(short, other)
 
 
@@ -103,7 +103,7 @@ def test_cli_list_and_reproduce(tmp_path, capsys):
                                   "wm_cartpole", "wm_traces_cartpole", "wm_multiplexer"])
 def test_every_kind_of_entry_runs(name):
     exp = experiments.get(name)
-    returns = experiments.run_group(exp, 0, 2, 2, compile=False)["returns"]
+    returns = runner.run_group(exp, 0, 2, 2, compile=False)["returns"]
     assert returns.shape == (2, 2) and ((returns > 0).all() if exp.task == "CartPole-v1" else (abs(returns) == 1).all())
 
 

@@ -1,0 +1,157 @@
+"""MAP Propagation's actor-critic fused for speed: both teams settle as one batch ([MAP], Algorithm 2).
+
+:class:`PairedTeams` computes the same numbers as :class:`companion.teams.SeparateTeams` with two
+teams (a test compares the runs) with far fewer tensor operations: the hidden layers of the
+actor and the critic (same widths, normal units) are stacked along the runs axis and settle
+as one batch, every weight of a row lives in one flat tensor stepped by the fused Adam kernel,
+and the settling loop is a pure function that ``torch.compile`` can fuse.
+"""
+from __future__ import annotations
+
+import torch
+
+from .network import DTYPE, Layer
+from .optim import BlockAdam, as_schedules
+from .rules.map_prop import check_settleable, output_mean
+from .teams import accumulate_traces, check_finite
+
+
+def output_dz(z, out_units, outputs, runs, widths):
+    """``d log pi_L / d z^L`` for the actor's rows (the first ``runs``) and the critic's rows of a
+    stacked output pre-activation ``z``; the narrower is padded with zeros to the common width."""
+    parts = (z[:runs, :, : widths[0]], z[runs:, :, : widths[1]])
+    dz = [units.dlogp_dz(value, part) for units, value, part in zip(out_units, outputs, parts)]
+    return torch.cat([torch.nn.functional.pad(d, (0, z.shape[-1] - d.shape[-1])) for d in dz])
+
+
+def settle_steps(hidden, mean_first, layers, back, var, rate, out_units, outputs, runs, widths, steps: int):
+    """Eq. (8) of [MAP], ``steps`` times, on the stacked hidden layers of :class:`PairedTeams`.
+
+    The arithmetic of :func:`companion.rules.energy_gradient`: ``errors`` are ``(h - mu) / var``
+    (minus the gradient from below), the feedback is ``dz^{l+1} (W^{l+1})^T`` with the
+    transposes ``back`` made once. A pure function of tensors, so ``torch.compile`` can fuse it.
+    """
+    above = layers[1:]
+    for _ in range(steps):
+        zs = [layer.preact(h) for layer, h in zip(above[:-1], hidden[:-1])]
+        means = [mean_first] + [layer.units.mean(z) for layer, z in zip(above, zs)]
+        errors = [(h - mu) / v for h, mu, v in zip(hidden, means, var)]
+        dzs = [e * layer.units.mean_slope(z) for layer, e, z in zip(above, errors[1:], zs)]
+        dzs.append(output_dz(layers[-1].preact(hidden[-1]), out_units, outputs, runs, widths))
+        hidden = [h - r * (e - torch.bmm(dz, w)) for h, r, e, dz, w in zip(hidden, rate, errors, dzs, back)]
+    return hidden
+
+
+class PairedTeams:
+    """Algorithm 2 for an actor and a critic with the same hidden widths, fused for speed.
+
+    Every tensor has ``2R`` rows, the actor's runs first: hidden layers are stacked as they
+    are; the two output layers are stacked after padding the narrower one with columns that
+    stay zero (their gradient is always zero). All weights and biases of a row live in one
+    flat vector, so Adam, the traces and the learning step are a handful of operations on one
+    ``(2R, P)`` tensor; the layers are views into it.
+    """
+
+    def __init__(self, actor, critic, cfg, compile: bool = False):
+        check_settleable(actor)
+        check_settleable(critic)
+        output_mean(critic, [torch.zeros(critic.runs, 1, n, dtype=DTYPE) for n in critic.sizes])
+        # compiled, the settling loop runs as generated C++ plus matrix products (needs a C++
+        # compiler; about 20 s once per process and network shape)
+        self.settle_steps = torch.compile(settle_steps, dynamic=False) if compile else settle_steps
+        if actor.sizes[:-1] != critic.sizes[:-1] or any(
+                a.units.activation != c.units.activation for a, c in zip(actor.layers[:-1], critic.layers[:-1])):
+            raise ValueError("actor and critic must share input and hidden widths and activations to be paired, "
+                             f"got {actor.sizes} and {critic.sizes}")
+        self.actor, self.critic, self.cfg, self.runs = actor, critic, cfg, actor.runs
+        self.widths = (actor.sizes[-1], critic.sizes[-1])
+        self.out_units = (actor.layers[-1].units, critic.layers[-1].units)
+        stacked = [self._pad(a, c) for la, lc in zip(actor.layers, critic.layers)
+                   for a, c in ((la.weight, lc.weight), (la.bias, lc.bias))]
+        self.flat = torch.cat([p.flatten(1) for p in stacked], 1)  # (2R, P)
+        views, start = [], 0
+        for p in stacked:
+            views.append(self.flat[:, start:start + p[0].numel()].view(p.shape))
+            start += p[0].numel()
+        self.layers = [Layer(w, b, a.units) for w, b, a in zip(views[::2], views[1::2], actor.layers)]
+        # Adam blocks: every (team, layer) pair, i.e. its rows and the columns of W^l and b^l
+        ends = torch.tensor([0] + [p[0].numel() for p in stacked]).cumsum(0).tolist()
+        columns = [slice(ends[2 * l], ends[2 * l + 2]) for l in range(len(self.layers))]
+        teams = (range(self.runs), range(self.runs, 2 * self.runs))
+        self.opt = BlockAdam([self.flat], [[(rows, cols) for rows in teams for cols in columns]])
+        self.var = [self.per_team(a.units.var, c.units.var).view(-1, 1, 1)
+                    for a, c in zip(actor.layers[:-1], critic.layers[:-1])]
+        self.std = [v.sqrt() for v in self.var]
+        self.rate = [0.5 * v for v in self.var]  # the settling step 0.5 * sigma_l^2
+        self.decay = self.per_team(cfg.gamma * cfg.actor_lambda, cfg.gamma * cfg.critic_lambda)
+        self.trace = torch.zeros_like(self.flat)
+        self.schedules = (as_schedules(cfg.actor_lrs), as_schedules(cfg.critic_lrs))
+
+    def per_team(self, a, c):
+        """A per-row vector: ``a`` on the actor's rows, ``c`` on the critic's."""
+        return torch.cat([torch.full((self.runs,), float(a), dtype=DTYPE), torch.full((self.runs,), float(c), dtype=DTYPE)])
+
+    @staticmethod
+    def _pad(a, c):
+        """Stack actor rows over critic rows, padding the last axis of the narrower with zeros."""
+        width = max(a.shape[-1], c.shape[-1])
+        pad = lambda x: torch.nn.functional.pad(x, (0, width - x.shape[-1]))  # noqa: E731
+        return torch.cat([pad(a), pad(c)])
+
+    def act(self, state, generator):
+        """Sample both teams (noise drawn in the same order as :class:`SeparateTeams`); returns ``mu_L``."""
+        noise = [[layer.units.noise(torch.empty(self.runs, 1, n, dtype=DTYPE), generator)
+                  for layer, n in zip(team.layers, team.sizes[1:])] for team in (self.actor, self.critic)]
+        self.state = torch.cat([state, state])
+        h, self.hidden = self.state, []
+        for l, layer in enumerate(self.layers[:-1]):
+            h = layer.units.mean(layer.preact(h)) + self.std[l] * torch.cat([noise[0][l], noise[1][l]])
+            self.hidden.append(h)
+        z = self.layers[-1].preact(h)
+        z_a, z_c = z[: self.runs, :, : self.widths[0]], z[self.runs:, :, : self.widths[1]]
+        self.outputs = (self.out_units[0].from_noise(z_a, noise[0][-1]), self.out_units[1].from_noise(z_c, noise[1][-1]))
+        return self.out_units[1].mean(z_c)[:, 0, 0]
+
+    def action(self):
+        return self.out_units[0].action(self.outputs[0])[:, 0]
+
+    def learn(self, delta, t, mask):
+        """Algorithm 2, line 14, for both teams: ``W^l <- W^l + alpha_l * delta * z^l`` on the rows in ``mask``."""
+        rates = [schedule(t) for team in self.schedules for schedule in team]
+        self.opt.step([torch.cat([delta, delta]).unsqueeze(1) * self.trace], rates, torch.cat([mask, mask]))
+
+    def _settle(self):
+        """Eq. (8) of [MAP] for every hidden layer of both teams at once, ``cfg.steps`` times."""
+        first = self.layers[0]
+        mean_first = first.units.mean(first.preact(self.state))  # the state does not move while settling
+        back = [layer.weight.transpose(1, 2).contiguous() for layer in self.layers[1:]]
+        return self.settle_steps(list(self.hidden), mean_first, self.layers, back, self.var, self.rate,
+                                 self.out_units, self.outputs, self.runs, self.widths, self.cfg.steps)
+
+    def settle_and_trace(self, fresh):
+        """Algorithm 2, lines 16-19, for both teams at once."""
+        self.hidden = self._settle()
+        z_out = self.layers[-1].preact(self.hidden[-1])
+        dz_out = output_dz(z_out, self.out_units, self.outputs, self.runs, self.widths)
+        z_c = z_out[self.runs:, :, : self.widths[1]]
+        residual = self.outputs[1][..., 0] - self.out_units[1].mean(z_c)[..., 0]  # A - mu_L, eq. (68)
+        weight = torch.cat([torch.ones(self.runs, 1, dtype=DTYPE), 1.0 / residual]).unsqueeze(-1)
+        grads, below = [], self.state
+        for layer, h, v in zip(self.layers, self.hidden, self.var):
+            z = layer.preact(below)
+            grads.extend(layer.weight_grads(below, (h - layer.units.mean(z)) / v * layer.units.mean_slope(z) * weight))
+            below = h
+        grads.extend(self.layers[-1].weight_grads(below, dz_out * weight))
+        grad = torch.cat([g.flatten(1) for g in grads], 1)
+        self.trace = accumulate_traces([self.trace], [grad], self.decay, torch.cat([fresh, fresh]))[0]
+
+    def check_finite(self, t):
+        check_finite([self.flat], t, self.runs)
+
+    def finish(self):
+        """Copy the trained weights back into the actor and critic networks."""
+        for team, rows in ((self.actor, slice(0, self.runs)), (self.critic, slice(self.runs, None))):
+            for layer, own in zip(self.layers, team.layers):
+                width = own.weight.shape[-1]
+                own.weight.copy_(layer.weight[rows, :, :width])
+                own.bias.copy_(layer.bias[rows, :width])
