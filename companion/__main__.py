@@ -20,7 +20,8 @@ def status(name: str, root: Path) -> str:
         return f"missing ({len(partial)} group(s) checkpointed)" if partial else "missing"
     except store.StaleResult:
         return "STALE"
-    return "stored" + ("" if meta["paper_scale"] else f" (not paper scale: {meta['runs']} runs x {meta['length']})")
+    scale = "" if meta["paper_scale"] else f" (not paper scale: {meta['runs']} runs x {meta['length']})"
+    return f"stored{scale}, {meta['wall_time_s'] / 60:.0f} min of compute"
 
 
 def main(argv=None) -> int:

@@ -94,7 +94,8 @@ def test_cli_list_and_reproduce(tmp_path, capsys):
                  "--root", str(tmp_path)]) == 0
     assert main(["list", "--root", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "reinforce_multiplexer" in out and "stored (not paper scale: 2 runs x 2)" in out and "map_cartpole" in out
+    assert "reinforce_multiplexer" in out and "stored (not paper scale: 2 runs x 2), 0 min of compute" in out
+    assert "map_cartpole" in out
     assert main(["verify", "--root", str(tmp_path)]) == 0
     assert "reinforce_multiplexer: config hash matches; 100% of" in capsys.readouterr().out
 
