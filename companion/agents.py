@@ -32,12 +32,14 @@ LEARNERS = {
 }
 
 
-def train_single_step(net, task, learner: str, batches: int, batch_size: int, lrs, seed: int = 0, on_batch=None):
+def train_single_step(net, task, learner: str, batches: int, batch_size: int, lrs, seed: int = 0, on_batch=None,
+                      settle_steps: int | None = None):
     """Train ``net`` in place on a single-step ``task`` (Algorithm 1 of [MAP]; REINFORCE is ``N = 0``).
 
     Each of ``batches`` updates draws ``batch_size`` states per run, acts, receives rewards and
     takes one Adam step per run with the batch-mean update (supervised learners get the
-    task's target instead of the reward). ``lrs`` gives one
+    task's target instead of the reward). ``settle_steps`` overrides the ``N = 20`` settling
+    steps of the MAP Propagation learners. ``lrs`` gives one
     :class:`~companion.optim.LinearSchedule` (or a constant rate) per layer. Returns the mean
     reward of every batch, shape ``(R, batches)``.
     """
@@ -48,6 +50,10 @@ def train_single_step(net, task, learner: str, batches: int, batch_size: int, lr
     if batches < 1 or batch_size < 1:
         raise ValueError(f"batches and batch_size must be positive, got {batches!r} and {batch_size!r}")
     act, update, signal = LEARNERS[learner]
+    if settle_steps is not None:
+        if "steps" not in getattr(update, "keywords", {}):
+            raise ValueError(f"settle_steps applies to the MAP Propagation learners only, not to {learner!r}")
+        update = partial(update.func, steps=settle_steps)
     schedules = as_schedules(lrs)
     gen = torch.Generator().manual_seed(seed)
     opt = Adam(net.parameters())

@@ -182,6 +182,12 @@ REGISTRY["map_mountaincar_symmetric"] = Experiment(**{
     **_car.config(), "name": "map_mountaincar_symmetric", "figure": "action map check (Fig 2)",
     "params": {**_car.params, "action_map": "symmetric"}})
 
+# the supervised MAP Propagation regression with 100 settling steps instead of 20 (chapter 4)
+_sl = REGISTRY["map_sl_regression"]
+REGISTRY["map_sl_regression_n100"] = Experiment(**{
+    **_sl.config(), "name": "map_sl_regression_n100", "figure": "settling check (Fig 1)",
+    "params": {**_sl.params, "settle_steps": 100}})
+
 # the baselines' settings chosen from the stored sweep (best average return over all episodes,
 # as the paper chose); tests/test_provenance.py checks every choice against the stored sweep
 BASELINE_CHOICES = {}  # (method, task short name) -> (learning-rate scale, exploring probability)

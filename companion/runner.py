@@ -64,7 +64,7 @@ def _single_step_group(exp, runs, seed, length, on_episode, compile):
     width = 1 if isinstance(out, Bernoulli) else task.n_actions
     net = init_network([task.n_inputs, *p["hidden"], width], units, runs, seed=seed, bias_range=p.get("bias_range", 0.0))
     rewards = train_single_step(net, task, p["learner"], length, p["batch_size"], p["lr"], seed=seed + 1,
-                                on_batch=on_episode)
+                                on_batch=on_episode, settle_steps=p.get("settle_steps"))
     return {"returns": rewards.numpy()}
 
 

@@ -65,3 +65,13 @@ def test_supervised_learners_reduce_the_squared_error_in_every_run(learner):
     rewards = train_single_step(net, Regression(8), learner, 150, 64, [6e-2, 6e-5, 6e-6], seed=1)
     early, late = -rewards[:, :20].mean(1), -rewards[:, -20:].mean(1)  # squared errors
     assert (late < early / 1.5).all() and late.mean() < early.mean() / 2, (early, late)
+
+
+def test_settle_steps_override():
+    task = Multiplexer(2)
+    make = lambda: init_network([task.n_inputs, 8, 2], [Normal("softplus", 0.3), Softmax(1.0)], runs=2, seed=0)  # noqa: E731
+    plain = train_single_step(make(), task, "reinforce", 5, 4, [1e-2, 1e-3], seed=1)
+    unsettled = train_single_step(make(), task, "map_propagation", 5, 4, [1e-2, 1e-3], seed=1, settle_steps=0)
+    assert torch.equal(plain, unsettled)  # N = 0 is global REINFORCE
+    with pytest.raises(ValueError, match="settle_steps applies to the MAP Propagation learners only, not to 'backprop'"):
+        train_single_step(make(), task, "backprop", 1, 4, [1e-2, 1e-3], settle_steps=5)
