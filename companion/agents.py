@@ -15,6 +15,7 @@ from .paired import PairedTeams
 from .teams import (ANNActor, ANNCritic, RuleActor, SeparateTeams, TeamActor, TeamCritic,
                     TracedWeightMaxActor)
 
+
 def backprop_squared_error(net, values, target) -> list:
     """Gradient descent on the squared error ``(y - mu_L)^2`` of an ordinary network, as an ascent direction."""
     return [-g for g in reparam_squared_error_grads(net, values, target)]

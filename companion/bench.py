@@ -30,7 +30,7 @@ def cartpole_teams(runs: int):
 def _actor_critic(steps_n: int, fused: bool, compile: bool, actor_kind: str = "team", critic_kind: str = "team"):
     def run(runs: int, steps: int) -> float:
         actor, critic = cartpole_teams(runs)
-        if actor_kind == "weight_max":
+        if actor_kind == "weight_max":  # a Bernoulli team in place of the normal one
             actor = init_network([4, 64, 32, 2], [Bernoulli(), Bernoulli(), Softmax(1.0)], runs, seed=1, bias_range=1e-3)
         cfg = ActorCriticConfig([1e-2, 1e-5, 1e-6], [2e-2, 2e-5, 2e-6], 0.95, 0.95, steps=steps_n,
                                 actor_kind=actor_kind, critic_kind=critic_kind)

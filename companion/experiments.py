@@ -140,12 +140,12 @@ def _weight_max_rl(task, episodes, actor_lr, critic_lr, critic_lambda, traces_la
     ]
 
 
-def _weight_max_multiplexer(name, method, learner, units="bernoulli"):
+def _weight_max_multiplexer(name, method, learner):
     """The 20-input multiplexer of [WM]: 64-32, one Bernoulli output, 800,000 episodes of one sample."""
     return Experiment(
         name=name, paper="chung2022weightmax", figure="WM Fig 2", task="multiplexer-20", method=method,
         kind="single_step", length=800_000, group=10,
-        params=dict(hidden=[64, 32], activation="relu", hidden_var=[1.0, 1.0], units=units, bias_range=1e-3,
+        params=dict(hidden=[64, 32], activation="relu", hidden_var=[1.0, 1.0], units="bernoulli", bias_range=1e-3,
                     lr=[1e-2, 1e-3, 1e-4], batch_size=1, learner=learner))
 
 

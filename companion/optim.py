@@ -30,8 +30,8 @@ class Adam:
     def step(self, grads, lrs, mask=None) -> None:
         """One ascent step ``p += lr * m_hat / (sqrt(v_hat) + eps)``; ``lrs`` has one rate per tensor.
 
-        A rate is a number, a vector with one entry per row, or a tensor shaped like its parameter. ``mask`` (bool, one entry per
-        row) selects the rows that step; the others keep their parameters and optimiser state.
+        ``mask`` (bool, one entry per row) selects the rows that step; the others keep their
+        parameters and optimiser state.
         """
         if len(grads) != len(self.params) or len(lrs) != len(self.params):
             raise ValueError(
@@ -42,13 +42,13 @@ class Adam:
         b1, b2 = self.betas
         self.t += 1 if mask is None else mask.to(self.t.dtype)
         c1, c2 = 1 - b1**self.t, 1 - b2**self.t
-        rows = lambda x, p: x.view((-1,) + (1,) * (p.dim() - 1)) if torch.is_tensor(x) and x.dim() == 1 else x  # noqa: E731
+        rows = lambda x, p: x.view((-1,) + (1,) * (p.dim() - 1))  # noqa: E731 - a per-row vector against p
         m = torch._foreach_add(torch._foreach_mul(self.m, b1), grads, alpha=1 - b1)
         v = torch._foreach_addcmul(torch._foreach_mul(self.v, b2), grads, grads, value=1 - b2)
         m_hat = torch._foreach_div(m, [rows(c1, p) for p in self.params])
         v_hat = torch._foreach_div(v, [rows(c2, p) for p in self.params])
         denom = torch._foreach_add(torch._foreach_sqrt(v_hat), self.eps)
-        change = torch._foreach_div(torch._foreach_mul(m_hat, [rows(lr, p) for lr, p in zip(lrs, self.params)]), denom)
+        change = torch._foreach_div(torch._foreach_mul(m_hat, [float(lr) for lr in lrs]), denom)
         if mask is None or mask.all():
             self.m, self.v = list(m), list(v)
             torch._foreach_add_(self.params, change)

@@ -12,7 +12,7 @@ import torch
 
 from .network import DTYPE, Layer
 from .optim import BlockAdam, as_schedules
-from .rules.map_prop import check_settleable, output_mean
+from .rules.map_prop import check_critic, check_settleable
 from .teams import accumulate_traces, check_finite
 
 
@@ -55,7 +55,7 @@ class PairedTeams:
     def __init__(self, actor, critic, cfg, compile: bool = False):
         check_settleable(actor)
         check_settleable(critic)
-        output_mean(critic, [torch.zeros(critic.runs, 1, n, dtype=DTYPE) for n in critic.sizes])
+        check_critic(critic)
         # compiled, the settling loop runs as generated C++ plus matrix products (needs a C++
         # compiler; about 20 s once per process and network shape)
         self.settle_steps = torch.compile(settle_steps, dynamic=False) if compile else settle_steps

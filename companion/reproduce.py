@@ -8,6 +8,7 @@ once; an interrupted call loses only the groups in flight and the next call resu
 """
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timezone
 
@@ -63,7 +64,7 @@ def reproduce(names, runs=None, length=None, jobs: int = 1, root=store.RESULTS, 
         _check_override(exp.name, length, "length")
         paper = runs in (None, exp.runs) and length in (None, exp.length)
         npz, meta = store.result_paths(exp.name, root)
-        if not paper and meta.exists() and '"paper_scale": true' in meta.read_text():
+        if not paper and meta.exists() and json.loads(meta.read_text()).get("paper_scale"):
             raise ValueError(f"{exp.name}: a paper-scale result is stored in {root}; write a smaller one elsewhere "
                              "(--root) instead of replacing it")
     todo = [(exp, first, n, length or exp.length) for exp in exps for first, n in exp.groups(runs)

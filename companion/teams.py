@@ -10,13 +10,12 @@ first step (Algorithm 2, line 19); a MAP critic's traces are scaled by ``1 / (A 
 """
 from __future__ import annotations
 
-
 import torch
 
 from .network import DTYPE, sample, sample_deterministic_hidden, sample_exploring_some
 from .optim import BlockAdam, as_schedules, layer_rates
 from .rules import backprop_update, layer_log_prob_grads, output_mean_grads, settle
-from .rules.map_prop import check_settleable, output_mean
+from .rules.map_prop import check_critic, check_settleable, output_mean
 
 
 def per_run(x, like):
@@ -138,7 +137,7 @@ class TeamCritic(TeamActor):
     """A MAP Propagation critic (Appendix C of [MAP]): a team with one normal output unit."""
 
     def __init__(self, net, steps: int):
-        output_mean(net, [torch.zeros(net.runs, 1, n, dtype=DTYPE) for n in net.sizes])
+        check_critic(net)
         super().__init__(net, steps)
 
     def act(self, state, generator):
@@ -170,7 +169,7 @@ class ANNCritic:
     """An ordinary network estimating the value; its trace increment is ``grad v(S)`` (TD(lambda))."""
 
     def __init__(self, net):
-        output_mean(net, [torch.zeros(net.runs, 1, n, dtype=DTYPE) for n in net.sizes])
+        check_critic(net)
         self.net = net
 
     def act(self, state, generator):

@@ -64,11 +64,16 @@ def map_update(net, values, reward, steps: int) -> list:
     return layer_log_prob_grads(net, settle(net, values, steps), reward)
 
 
-def output_mean(net, values):
-    """``mu_L = g_L(H^{L-1})``, the mean of a critic's single normal output unit, shape ``(R, B)``."""
+def check_critic(net):
     out = net.layers[-1]
     if out.weight.shape[2] != 1 or not hasattr(out.units, "var"):
         raise ValueError(f"the critic's output layer must be one Normal unit, got {out.weight.shape[2]} {out.units!r}")
+
+
+def output_mean(net, values):
+    """``mu_L = g_L(H^{L-1})``, the mean of a critic's single normal output unit, shape ``(R, B)``."""
+    check_critic(net)
+    out = net.layers[-1]
     return out.units.mean(out.preact(values[-2]))[..., 0]
 
 
