@@ -149,6 +149,43 @@ def _weight_max_multiplexer(name, method, learner):
                     lr=[1e-2, 1e-3, 1e-4], batch_size=1, learner=learner))
 
 
+WM_TAGS = {"REINFORCE": "reinforce", "STE backprop": "ste", "Backprop": "backprop"}  # [WM]'s baselines
+
+
+def wm_baseline(wm_entry: Experiment, method: str, scale: float, runs: int = 10, name: str | None = None,
+                figure: str = "WM Fig 2") -> Experiment:
+    """A baseline of [WM]'s Fig 2 on the task of ``wm_entry``: Weight Max's network, critic and
+    settings with another rule for the actor (global REINFORCE, STE backprop through the Bernoulli
+    units, or backprop through continuous ReLU units) and every actor learning rate multiplied by
+    ``scale`` (the baselines' rates were never published: ``scale`` comes from the stored sweep)."""
+    p = dict(wm_entry.params, lr_scale=scale)
+    backprop = method == "Backprop"
+    if wm_entry.kind == "single_step":
+        p.update(learner=WM_TAGS[method], units="normal" if backprop else "bernoulli", lr=[scale * x for x in p["lr"]])
+    else:
+        start, end, steps = p["actor_lr"]
+        p.update(actor_kind={"REINFORCE": "team", "STE backprop": "ste", "Backprop": "ann"}[method], actor_lambda=0.0,
+                 actor_lr=[[scale * x for x in start], [scale * x for x in end], steps])
+        if backprop:
+            p.update(actor_units="normal", actor_activation="relu")
+    return Experiment(name=name or f"wm_{WM_TAGS[method]}_{short_name(wm_entry.task)}", paper="chung2022weightmax",
+                      figure=figure, task=wm_entry.task, method=method, kind=wm_entry.kind, length=wm_entry.length,
+                      params=p, runs=runs, group=wm_entry.group if runs == 10 else runs)
+
+
+WM_SWEEP_LENGTH = {"multiplexer": 100_000}  # episodes per sweep run: 300 on the RL tasks
+
+
+def wm_sweep(wm_entry: Experiment) -> list:
+    """[WM]'s baselines' sweep on one task: actor learning rates at 0.3, 1 and 3 times Weight Max's,
+    3 runs per setting, the first 300 episodes (100,000 on the multiplexer)."""
+    task = short_name(wm_entry.task)
+    return [Experiment(**{**wm_baseline(wm_entry, method, s, runs=3, name=f"wmsweep_{task}_{tag}_x{s:g}",
+                                        figure="baseline sweep (WM Fig 2)").config(),
+                          "length": WM_SWEEP_LENGTH.get(task, 300)})
+            for method, tag in WM_TAGS.items() for s in SWEEP_SCALES]
+
+
 # learning rates: [start per layer], [end per layer], steps (0: constant)
 REGISTRY = {e.name: e for e in [
     _map_prop_rl("Acrobot-v1", 500, [0.06, 0.2, 0.2], [0.03, 0.1], ["softmax", 4.0], (0.97, 0.97),
@@ -176,6 +213,8 @@ REGISTRY = {e.name: e for e in [
 ]}
 REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "mountaincar")
                  for e in sweep(REGISTRY[f"map_{task}"])})
+REGISTRY.update({e.name: e for task in ("cartpole", "acrobot", "lunarlander", "multiplexer")
+                 for e in wm_sweep(REGISTRY[f"wm_{task}"])})
 # MountainCar with the symmetric action map clip(a, -1, 1) instead of the authors' clip(2a + 1, -1, 1)
 _car = REGISTRY["map_mountaincar"]
 REGISTRY["map_mountaincar_symmetric"] = Experiment(**{
@@ -190,22 +229,24 @@ REGISTRY["map_sl_regression_n100"] = Experiment(**{
 
 # the baselines' settings chosen from the stored sweep (best average return over all episodes,
 # as the paper chose); tests/test_provenance.py checks every choice against the stored sweep
-BASELINE_CHOICES = {}  # (method, task short name) -> (learning-rate scale, exploring probability)
-REGISTRY.update({e.name: e for e in (baseline(REGISTRY[f"map_{task}"], method, scale, explore)
-                                     for (method, task), (scale, explore) in BASELINE_CHOICES.items())})
+BASELINE_CHOICES = {}  # (paper, method, task short name) -> (learning-rate scale, exploring probability)
+REGISTRY.update({e.name: e for e in (
+    baseline(REGISTRY[f"map_{task}"], method, scale, explore) if paper == "chung2021map"
+    else wm_baseline(REGISTRY[f"wm_{task}"], method, scale)
+    for (paper, method, task), (scale, explore) in BASELINE_CHOICES.items())})
 
 
-def sweep_choice(method: str, task: str, load) -> tuple:
-    """``(scale, explore)`` of the sweep entry with the best average return over all episodes.
+def sweep_choice(paper: str, method: str, task: str, load) -> tuple:
+    """``(scale, explore)`` of ``paper``'s sweep entry with the best average return over all episodes.
 
     ``load(name)`` returns a stored result's returns (or raises if it is not stored).
     """
-    entries = [e for e in REGISTRY.values() if e.figure.startswith("baseline sweep") and e.method == method
-               and short_name(e.task) == task]
+    entries = [e for e in REGISTRY.values() if e.figure.startswith("baseline sweep") and e.paper == paper
+               and e.method == method and short_name(e.task) == task]
     if not entries:
-        raise ValueError(f"no sweep for method {method!r} on task {task!r}")
+        raise ValueError(f"no sweep for method {method!r} on task {task!r} in {paper!r}")
     best = max(entries, key=lambda e: load(e.name).mean())
-    return best.params["lr_scale"], best.params["explore"]
+    return best.params["lr_scale"], best.params.get("explore", 1.0)
 
 # Table 1 of [MAP]: average return over all episodes, mean and std over 10 runs, as reported
 REPORTED = {

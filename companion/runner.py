@@ -31,11 +31,12 @@ def _actor_critic_group(exp, runs, seed, length, on_episode, compile):
     p = exp.params
     envs = RunEnvs(exp.task, runs, seed=seed + 2, reward_clip=p["reward_clip"])
     sizes = [envs.n_obs, *p["hidden"]]
-    hidden = lambda var: [Normal(p["activation"], v) for v in var]  # noqa: E731
+    hidden = lambda var, act=p["activation"]: [Normal(act, v) for v in var]  # noqa: E731
     kind, value = p["actor_out"]
     out = {"softmax": Softmax, "softmax_last_zero": SoftmaxLastZero}.get(kind, lambda v: Normal("linear", v))(value)
     width = envs.n_actions - 1 if kind == "softmax_last_zero" else envs.n_actions
-    actor_hidden = [Bernoulli()] * len(p["hidden"]) if p.get("actor_units") == "bernoulli" else hidden(p["actor_var"])
+    actor_hidden = ([Bernoulli()] * len(p["hidden"]) if p.get("actor_units") == "bernoulli"
+                    else hidden(p["actor_var"], p.get("actor_activation", p["activation"])))
     actor = init_network(sizes + [width], actor_hidden + [out], runs, seed=seed, bias_range=p.get("bias_range", 0.0))
     critic = init_network(sizes + [1], hidden(p["critic_var"][:-1]) + [Normal("linear", p["critic_var"][-1])],
                           runs, seed=seed + 1)

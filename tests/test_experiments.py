@@ -101,7 +101,10 @@ def test_cli_list_and_reproduce(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("name", ["sweep_cartpole_reinforce_x1", "sweep_cartpole_thomas_x1", "sweep_cartpole_backprop_x1",
-                                  "wm_cartpole", "wm_traces_cartpole", "wm_multiplexer"])
+                                  "wm_cartpole", "wm_traces_cartpole", "wm_multiplexer", "wmsweep_cartpole_reinforce_x1",
+                                  "wmsweep_cartpole_ste_x1", "wmsweep_cartpole_backprop_x1",
+                                  "wmsweep_multiplexer_reinforce_x1", "wmsweep_multiplexer_ste_x1",
+                                  "wmsweep_multiplexer_backprop_x1"])
 def test_every_kind_of_entry_runs(name):
     exp = experiments.get(name)
     returns = runner.run_group(exp, 0, 2, 2, compile=False)["returns"]
@@ -116,6 +119,19 @@ def test_baselines_scale_the_map_propagation_learning_rates():
     assert experiments.get("sweep_acrobot_thomas_x1").params["explore"] == 0.5
     assert len([n for n in experiments.REGISTRY if n.startswith("sweep_cartpole_")]) == 9
     assert experiments.get("sweep_mountaincar_backprop_x1").length == 100
+
+
+def test_weight_max_baselines_change_only_the_actor_rule_and_rates():
+    wm, ste = experiments.get("wm_acrobot"), experiments.get("wmsweep_acrobot_ste_x3")
+    assert ste.params["actor_lr"][0] == pytest.approx([3 * x for x in wm.params["actor_lr"][0]])
+    assert ste.params["critic_lr"] == wm.params["critic_lr"] and ste.length == 300 and ste.runs == 3
+    assert (ste.params["actor_kind"], ste.params["actor_units"]) == ("ste", "bernoulli")
+    bp = experiments.get("wmsweep_acrobot_backprop_x1").params
+    assert (bp["actor_kind"], bp["actor_units"], bp["actor_activation"], bp["activation"]) == ("ann", "normal", "relu",
+                                                                                              "softplus")
+    mux = experiments.get("wmsweep_multiplexer_backprop_x0.3")
+    assert (mux.params["learner"], mux.params["units"], mux.length) == ("backprop", "normal", 100_000)
+    assert mux.params["lr"] == pytest.approx([0.3 * x for x in experiments.get("wm_multiplexer").params["lr"]])
 
 
 def test_table_helpers_read_the_registry():
@@ -134,6 +150,10 @@ def test_table_helpers_read_the_registry():
 def test_sweep_choice_takes_the_best_average_return():
     fake = {e.name: np.full((3, 2), -abs(e.params["lr_scale"] - 1))
             for e in experiments.REGISTRY.values() if e.name.startswith("sweep_acrobot_thomas")}
-    assert experiments.sweep_choice("REINFORCE with Thomas (2011)", "acrobot", fake.__getitem__) == (1.0, 0.5)
+    assert experiments.sweep_choice("chung2021map", "REINFORCE with Thomas (2011)", "acrobot",
+                                    fake.__getitem__) == (1.0, 0.5)
+    fake = {e.name: np.full((3, 2), e.params["lr_scale"])
+            for e in experiments.REGISTRY.values() if e.name.startswith("wmsweep_acrobot_ste")}
+    assert experiments.sweep_choice("chung2022weightmax", "STE backprop", "acrobot", fake.__getitem__) == (3.0, 1.0)
     with pytest.raises(ValueError, match="no sweep for method 'REINFORCE' on task 'pong'"):
-        experiments.sweep_choice("REINFORCE", "pong", fake.__getitem__)
+        experiments.sweep_choice("chung2021map", "REINFORCE", "pong", fake.__getitem__)
