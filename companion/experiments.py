@@ -65,41 +65,51 @@ BASELINES = {  # method -> (actor kind, critic kind); all use global REINFORCE's
 }
 
 
+MAP_TAGS = {"REINFORCE": "reinforce", "REINFORCE with Thomas (2011)": "thomas", "Backprop": "backprop"}
+
+
 def baseline(map_entry: Experiment, method: str, scale: float, explore: float = 1.0, runs: int = 10,
-             name: str | None = None, figure: str = "Fig 2, Table 1") -> Experiment:
+             name: str | None = None, figure: str = "Fig 2, Table 1", fast_output: bool = True) -> Experiment:
     """A baseline of Fig 2 on the task of ``map_entry``: same architecture, variances, traces and
     schedules' shape, every learning rate multiplied by ``scale`` (their values were never
-    published: ``scale`` and ``explore`` come from the stored sweep)."""
+    published: ``scale`` and ``explore`` come from the stored sweep). With ``fast_output`` the
+    output layers of actor and critic learn at their first layer's rate instead of MAP
+    Propagation's much smaller one (the first sweep, kept in the registry, shows why)."""
     actor_kind, critic_kind = BASELINES[method]
     p = dict(map_entry.params, settle_steps=0, actor_kind=actor_kind, critic_kind=critic_kind, explore=explore,
              lr_scale=scale)
     for key in ("actor_lr", "critic_lr"):
         start, end, steps = p[key]
+        if fast_output:
+            start, end = [*start[:-1], start[0]], [*end[:-1], end[0]]
         p[key] = [[scale * x for x in start], [scale * x for x in end], steps]
-    tag = {"REINFORCE": "reinforce", "REINFORCE with Thomas (2011)": "thomas", "Backprop": "backprop"}[method]
-    return Experiment(name=name or f"{tag}_{short_name(map_entry.task)}", paper="chung2021map", figure=figure,
-                      task=map_entry.task, method=method, kind="actor_critic", length=map_entry.length, params=p,
-                      runs=runs, group=min(5, runs))
+    return Experiment(name=name or f"{MAP_TAGS[method]}_{short_name(map_entry.task)}", paper="chung2021map",
+                      figure=figure, task=map_entry.task, method=method, kind="actor_critic",
+                      length=map_entry.length, params=p, runs=runs, group=min(5, runs))
 
 
-SWEEP_SCALES = (0.3, 1.0, 3.0)
+SWEEP_SCALES = (0.1, 0.3, 1.0)
 SWEEP_EXPLORE = 0.5
 SWEEP_EPISODES = {"lunarlander": 300, "mountaincar": 100}  # shorter sweeps where episodes are long
 
 
 def sweep(map_entry: Experiment) -> list:
-    """The baselines' sweep on one task: learning rates at 0.3, 1 and 3 times MAP Propagation's,
-    3 runs per setting, the paper's episodes (fewer on the two long tasks)."""
+    """The baselines' sweep on one task: learning rates at 0.1, 0.3 and 1 times MAP Propagation's
+    (output layers at the first layer's rate), 3 runs per setting, the paper's episodes (fewer on
+    the two long tasks)."""
     task = short_name(map_entry.task)
-    entries = []
-    for method in BASELINES:
-        for s in SWEEP_SCALES:
-            explore = SWEEP_EXPLORE if "Thomas" in method else 1.0
-            tag = {"REINFORCE": "reinforce", "REINFORCE with Thomas (2011)": "thomas", "Backprop": "backprop"}[method]
-            exp = baseline(map_entry, method, s, explore, runs=3, name=f"sweep_{task}_{tag}_x{s:g}",
-                           figure="baseline sweep (Fig 2)")
-            entries.append(Experiment(**{**exp.config(), "length": SWEEP_EPISODES.get(task, exp.length)}))
-    return entries
+    return [Experiment(**{**baseline(map_entry, method, s, SWEEP_EXPLORE if "Thomas" in method else 1.0, runs=3,
+                                     name=f"sweep_{task}_{tag}_fast_x{s:g}", figure="baseline sweep (Fig 2)").config(),
+                          "length": SWEEP_EPISODES.get(task, map_entry.length)})
+            for method, tag in MAP_TAGS.items() for s in SWEEP_SCALES]
+
+
+def first_sweep(map_entry: Experiment, method: str, scale: float) -> Experiment:
+    """An entry of our first sweep: every rate (output layers included) at ``scale`` times MAP
+    Propagation's. On Acrobot it learned nothing at any scale, which moved the sweep to ``sweep``."""
+    return Experiment(**{**baseline(map_entry, method, scale, SWEEP_EXPLORE if "Thomas" in method else 1.0, runs=3,
+                                    name=f"sweep_{short_name(map_entry.task)}_{MAP_TAGS[method]}_x{scale:g}",
+                                    figure="baseline sweep (Fig 2)", fast_output=False).config()})
 
 
 def _single_step(name, method, learner, length=31_250):
@@ -173,6 +183,7 @@ def wm_baseline(wm_entry: Experiment, method: str, scale: float, runs: int = 10,
                       params=p, runs=runs, group=wm_entry.group if runs == 10 else runs)
 
 
+WM_SWEEP_SCALES = (0.3, 1.0, 3.0)
 WM_SWEEP_LENGTH = {"multiplexer": 100_000}  # episodes per sweep run: 300 on the RL tasks
 
 
@@ -183,7 +194,7 @@ def wm_sweep(wm_entry: Experiment) -> list:
     return [Experiment(**{**wm_baseline(wm_entry, method, s, runs=3, name=f"wmsweep_{task}_{tag}_x{s:g}",
                                         figure="baseline sweep (WM Fig 2)").config(),
                           "length": WM_SWEEP_LENGTH.get(task, 300)})
-            for method, tag in WM_TAGS.items() for s in SWEEP_SCALES]
+            for method, tag in WM_TAGS.items() for s in WM_SWEEP_SCALES]
 
 
 # learning rates: [start per layer], [end per layer], steps (0: constant)
@@ -213,6 +224,8 @@ REGISTRY = {e.name: e for e in [
 ]}
 REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "mountaincar")
                  for e in sweep(REGISTRY[f"map_{task}"])})
+REGISTRY.update({e.name: e for e in [first_sweep(REGISTRY["map_acrobot"], "REINFORCE", s) for s in (0.3, 1.0, 3.0)]
+                 + [first_sweep(REGISTRY["map_acrobot"], "REINFORCE with Thomas (2011)", 0.3)]})
 REGISTRY.update({e.name: e for task in ("cartpole", "acrobot", "lunarlander", "multiplexer")
                  for e in wm_sweep(REGISTRY[f"wm_{task}"])})
 # MountainCar with the symmetric action map clip(a, -1, 1) instead of the authors' clip(2a + 1, -1, 1)
@@ -262,6 +275,16 @@ REPORTED = {
     ("Backprop", "LunarLander-v3"): (104.92, 31.98), ("Backprop", "MountainCarContinuous-v0"): (4.30, 59.28),
 }
 
+# [WM]'s reported results (the authors' README): average return over all episodes, mean and std over 10 runs;
+# their "with traces" runs differ from the plain ones only by the actor's trace decay (see chapter 6)
+REPORTED_WM = {
+    ("Weight Max", "multiplexer-20"): (0.81, 0.01), ("Weight Max", "CartPole-v1"): (390.38, 43.25),
+    ("Weight Max", "Acrobot-v1"): (-97.05, 2.90), ("Weight Max", "LunarLander-v3"): (111.23, 16.58),
+    ("Weight Max with traces", "CartPole-v1"): (373.11, 17.86),
+    ("Weight Max with traces", "Acrobot-v1"): (-105.00, 4.38),
+    ("Weight Max with traces", "LunarLander-v3"): (39.04, 14.39),
+}
+
 
 def average_return(returns):
     """Table 1's statistic: each run's mean return over all its episodes, then mean and std over runs."""
@@ -301,6 +324,27 @@ def hyperparameter_rows(kind: str, method: str = "MAP Propagation", paper: str =
                          "alpha": _numbers(p["lr"]), "hidden sigma^2": _numbers(p["hidden_var"]),
                          "output": f"softmax T = {p['temperature']:g}" if "temperature" in p
                          else f"normal sigma^2 = {p['output_var']:g}"})
+    return rows
+
+
+def weight_max_rows() -> list:
+    """The settings of every curve of [WM]'s Fig 2 (Weight Max and the chosen baselines), from the registry."""
+    rows = []
+    for exp in REGISTRY.values():
+        if exp.paper != "chung2022weightmax" or exp.figure.startswith("baseline sweep"):
+            continue
+        p = exp.params
+        bernoulli = p.get("units", p.get("actor_units")) == "bernoulli"
+        row = {"experiment": exp.name, "task": exp.task, "method": exp.method, "episodes": f"{exp.length:,}",
+               "hidden units": "Bernoulli-logistic" if bernoulli else "ReLU"}
+        if exp.kind == "single_step":
+            row.update({"actor alpha": _numbers(p["lr"]), "critic alpha": "-", "lambda (critic, actor)": "-",
+                        "T": "-"})
+        else:
+            row.update({"actor alpha": _schedule(p["actor_lr"]), "critic alpha": _schedule(p["critic_lr"]),
+                        "lambda (critic, actor)": _numbers([p["critic_lambda"], p["actor_lambda"]]),
+                        "T": f"{p['actor_out'][1]:g}"})
+        rows.append(row)
     return rows
 
 

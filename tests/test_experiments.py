@@ -100,7 +100,8 @@ def test_cli_list_and_reproduce(tmp_path, capsys):
     assert "reinforce_multiplexer: config hash matches; 100% of" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name", ["sweep_cartpole_reinforce_x1", "sweep_cartpole_thomas_x1", "sweep_cartpole_backprop_x1",
+@pytest.mark.parametrize("name", ["sweep_cartpole_reinforce_fast_x1", "sweep_cartpole_thomas_fast_x1",
+                                  "sweep_cartpole_backprop_fast_x1",
                                   "wm_cartpole", "wm_traces_cartpole", "wm_multiplexer", "wmsweep_cartpole_reinforce_x1",
                                   "wmsweep_cartpole_ste_x1", "wmsweep_cartpole_backprop_x1",
                                   "wmsweep_multiplexer_reinforce_x1", "wmsweep_multiplexer_ste_x1",
@@ -112,13 +113,17 @@ def test_every_kind_of_entry_runs(name):
 
 
 def test_baselines_scale_the_map_propagation_learning_rates():
-    base, sweep = experiments.get("map_acrobot"), experiments.get("sweep_acrobot_backprop_x3")
-    assert sweep.params["actor_lr"][0] == pytest.approx([3 * x for x in base.params["actor_lr"][0]])
-    assert sweep.params["critic_lr"][1] == pytest.approx([3 * x for x in base.params["critic_lr"][1]])
+    base, sweep = experiments.get("map_acrobot"), experiments.get("sweep_acrobot_backprop_fast_x0.3")
+    start = base.params["actor_lr"][0]
+    assert sweep.params["actor_lr"][0] == pytest.approx([0.3 * x for x in start[:2]] + [0.3 * start[0]])
+    end = base.params["critic_lr"][1]
+    assert sweep.params["critic_lr"][1] == pytest.approx([0.3 * x for x in end[:2]] + [0.3 * end[0]])
     assert (sweep.params["actor_kind"], sweep.params["critic_kind"], sweep.params["settle_steps"]) == ("ann", "ann", 0)
-    assert experiments.get("sweep_acrobot_thomas_x1").params["explore"] == 0.5
+    assert experiments.get("sweep_acrobot_thomas_fast_x1").params["explore"] == 0.5
     assert len([n for n in experiments.REGISTRY if n.startswith("sweep_cartpole_")]) == 9
-    assert experiments.get("sweep_mountaincar_backprop_x1").length == 100
+    assert experiments.get("sweep_mountaincar_backprop_fast_x1").length == 100
+    first = experiments.get("sweep_acrobot_reinforce_x3")  # the first sweep: output layers at MAP's rates too
+    assert first.params["actor_lr"][0] == pytest.approx([3 * x for x in start])
 
 
 def test_weight_max_baselines_change_only_the_actor_rule_and_rates():
@@ -145,6 +150,13 @@ def test_table_helpers_read_the_registry():
     single = experiments.hyperparameter_rows("single_step", method="")
     assert {r["task"] for r in single} == {"multiplexer-37", "regression-8"}
     assert all(key[1] in {e.task for e in experiments.REGISTRY.values()} for key in experiments.REPORTED)
+    wm = {r["experiment"]: r for r in experiments.weight_max_rows()}
+    assert {"wm_multiplexer", "wm_cartpole", "wm_traces_lunarlander"} <= set(wm)
+    assert not any(name.startswith("wmsweep") for name in wm)
+    assert wm["wm_acrobot"]["actor alpha"] == "0.1, 0.001, 0.0001 to 0.01, 0.0001, 1e-05 over 1,000,000 steps"
+    assert wm["wm_lunarlander"]["T"] == "2" and wm["wm_multiplexer"]["critic alpha"] == "-"
+    assert wm["wm_traces_cartpole"]["lambda (critic, actor)"] == "0.8, 0.8"
+    assert all(key[1] in {e.task for e in experiments.REGISTRY.values()} for key in experiments.REPORTED_WM)
 
 
 def test_sweep_choice_takes_the_best_average_return():
