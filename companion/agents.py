@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .network import DTYPE, sample, sample_deterministic_hidden
-from .optim import Adam, as_schedules, layer_rates
+from .optim import BlockAdam, as_schedules, layer_rates
 from .rules import (backprop_update, critic_update, map_update, reinforce_update, reparam_squared_error_grads,
                     ste_update, weight_max_update)
 from .paired import PairedTeams
@@ -57,7 +57,7 @@ def train_single_step(net, task, learner: str, batches: int, batch_size: int, lr
         update = partial(update.func, steps=settle_steps)
     schedules = as_schedules(lrs)
     gen = torch.Generator().manual_seed(seed)
-    opt = Adam(net.parameters())
+    opt = BlockAdam(net.parameters())
     out_units = net.layers[-1].units
     rewards = torch.empty(net.runs, batches, dtype=torch.float64)
     for t in range(batches):

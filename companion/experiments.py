@@ -261,6 +261,22 @@ def sweep_choice(paper: str, method: str, task: str, load) -> tuple:
     best = max(entries, key=lambda e: load(e.name).mean())
     return best.params["lr_scale"], best.params.get("explore", 1.0)
 
+
+def sweep_rows(paper: str, load) -> list:
+    """One row per sweep entry of ``paper``: its setting, its average return over all episodes
+    (None while not stored) and whether ``BASELINE_CHOICES`` took it. ``load(name)`` returns a
+    stored result's returns or None."""
+    rows = []
+    for e in REGISTRY.values():
+        if e.paper != paper or not e.figure.startswith("baseline sweep"):
+            continue
+        returns = load(e.name)
+        setting = (e.params["lr_scale"], e.params.get("explore", 1.0))
+        rows.append({"task": e.task, "method": e.method, "experiment": e.name, "scale": e.params["lr_scale"],
+                     "average return": None if returns is None else float(returns.mean()),
+                     "chosen": BASELINE_CHOICES.get((paper, e.method, short_name(e.task))) == setting})
+    return rows
+
 # Table 1 of [MAP]: average return over all episodes, mean and std over 10 runs, as reported
 REPORTED = {
     ("MAP Propagation", "Acrobot-v1"): (-100.29, 5.40), ("MAP Propagation", "CartPole-v1"): (459.70, 13.89),

@@ -83,15 +83,15 @@ class BlockAdam:
             for tensors, own in zip(state, blocks) for rows, cols in own
         ]
 
-    def step(self, grads, lrs, mask) -> None:
-        """One ascent step of every block with its rate in ``lrs``, for the rows where ``mask`` is set."""
+    def step(self, grads, lrs, mask=None) -> None:
+        """One ascent step of every block with its rate in ``lrs``, for the rows where ``mask`` is set (default: all)."""
         if len(lrs) != len(self.blocks):
             raise ValueError(f"lrs must have {len(self.blocks)} entries (one per block), got {len(lrs)}")
-        if not mask.any():
+        if mask is not None and not mask.any():
             return
         for buffer, grad in zip(self.grads, grads):
             buffer.copy_(grad)
-        on = mask.tolist()
+        on = [True] * self.params[0].shape[0] if mask is None else mask.tolist()
         for block, lr in zip(self.blocks, lrs):
             keep = [i for i, r in enumerate(block["rows"]) if on[r]]
             lists = block["lists"] + [block["steps"]]
