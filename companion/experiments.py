@@ -104,6 +104,20 @@ def sweep(map_entry: Experiment) -> list:
             for method, tag in MAP_TAGS.items() for s in SWEEP_SCALES]
 
 
+THOMAS_EXPLORE = (0.25, 0.75)
+
+
+def thomas_sweep(map_entry: Experiment, scale: float) -> list:
+    """The sweep's second stage for REINFORCE with Thomas (2011): at the scale that was best with
+    exploring probability 0.5, the probabilities 0.25 and 0.75."""
+    task = short_name(map_entry.task)
+    return [Experiment(**{**baseline(map_entry, "REINFORCE with Thomas (2011)", scale, p, runs=3,
+                                     name=f"sweep_{task}_thomas_fast_x{scale:g}_p{p:g}",
+                                     figure="baseline sweep (Fig 2)").config(),
+                          "length": SWEEP_EPISODES.get(task, map_entry.length)})
+            for p in THOMAS_EXPLORE]
+
+
 def first_sweep(map_entry: Experiment, method: str, scale: float) -> Experiment:
     """An entry of our first sweep: every rate (output layers included) at ``scale`` times MAP
     Propagation's. On Acrobot it learned nothing at any scale, which moved the sweep to ``sweep``."""
@@ -239,6 +253,11 @@ _sl = REGISTRY["map_sl_regression"]
 REGISTRY["map_sl_regression_n100"] = Experiment(**{
     **_sl.config(), "name": "map_sl_regression_n100", "figure": "settling check (Fig 1)",
     "params": {**_sl.params, "settle_steps": 100}})
+
+# the Thomas (2011) baseline's best scale at exploring probability 0.5 (the sweep's first stage), per task;
+# tests/test_provenance.py checks each against the stored sweep
+THOMAS_SCALES = {}
+REGISTRY.update({e.name: e for task, scale in THOMAS_SCALES.items() for e in thomas_sweep(REGISTRY[f"map_{task}"], scale)})
 
 # the baselines' settings chosen from the stored sweep (best average return over all episodes,
 # as the paper chose); tests/test_provenance.py checks every choice against the stored sweep

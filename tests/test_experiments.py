@@ -122,6 +122,9 @@ def test_baselines_scale_the_map_propagation_learning_rates():
     assert experiments.get("sweep_acrobot_thomas_fast_x1").params["explore"] == 0.5
     assert len([n for n in experiments.REGISTRY if n.startswith("sweep_cartpole_")]) == 9
     assert experiments.get("sweep_mountaincar_backprop_fast_x1").length == 100
+    second = experiments.thomas_sweep(base, 0.3)
+    assert [e.params["explore"] for e in second] == [0.25, 0.75] and second[0].name == "sweep_acrobot_thomas_fast_x0.3_p0.25"
+    assert second[1].params["actor_lr"] == experiments.get("sweep_acrobot_thomas_fast_x0.3").params["actor_lr"]
     first = experiments.get("sweep_acrobot_reinforce_x3")  # the first sweep: output layers at MAP's rates too
     assert first.params["actor_lr"][0] == pytest.approx([3 * x for x in start])
 

@@ -27,3 +27,11 @@ def test_stored_result_replays(name):
 def test_baseline_settings_are_the_best_of_the_stored_sweep(choice):
     load = lambda name: store.load_result(name, experiments.get(name).config_hash())[0]["returns"]  # noqa: E731
     assert experiments.sweep_choice(*choice, load) == experiments.BASELINE_CHOICES[choice]
+
+
+@pytest.mark.parametrize("task", sorted(experiments.THOMAS_SCALES))
+def test_thomas_second_stage_sits_at_the_best_first_stage_scale(task):
+    entries = [e for e in experiments.REGISTRY.values() if e.name.startswith(f"sweep_{task}_thomas_fast_x")
+               and e.params["explore"] == experiments.SWEEP_EXPLORE]
+    load = lambda e: store.load_result(e.name, e.config_hash())[0]["returns"].mean()  # noqa: E731
+    assert max(entries, key=load).params["lr_scale"] == experiments.THOMAS_SCALES[task]
