@@ -50,6 +50,10 @@ def main(argv=None) -> int:
         for name, exp in REGISTRY.items():
             print(f"{name:32s} {exp.task:25s} {exp.method:29s} {exp.runs:3d} runs x {exp.length:6d}  "
                   f"{status(name, args.root)}")
+        seconds = [json.loads(meta.read_text())["wall_time_s"] for name in REGISTRY
+                   if (meta := store.result_paths(name, args.root)[1]).exists()]
+        print(f"stored: {len(seconds)} of {len(REGISTRY)} experiments, {sum(seconds) / 3600:.1f} hours of compute "
+              "(the sum of the measured wall times of their groups of runs)")
     if args.command == "reproduce":
         names = list(REGISTRY) if args.all else args.names
         if not names:

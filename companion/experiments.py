@@ -363,23 +363,23 @@ def hyperparameter_rows(kind: str, method: str = "MAP Propagation", paper: str =
 
 
 def weight_max_rows() -> list:
-    """The settings of every curve of [WM]'s Fig 2 (Weight Max and the chosen baselines), from the registry."""
+    """Weight Max's settings on each task of [WM]'s Fig 2, read from the registry (its baselines
+    change only the actor's rule and rates; its variant with traces only the actor's lambda)."""
     rows = []
     for exp in REGISTRY.values():
-        if exp.paper != "chung2022weightmax" or exp.figure.startswith("baseline sweep"):
+        if exp.paper != "chung2022weightmax" or exp.method != "Weight Max":
             continue
         p = exp.params
-        bernoulli = p.get("units", p.get("actor_units")) == "bernoulli"
-        row = {"experiment": exp.name, "task": exp.task, "method": exp.method, "episodes": f"{exp.length:,}",
-               "hidden units": "Bernoulli-logistic" if bernoulli else "ReLU"}
+        traces = REGISTRY.get(f"wm_traces_{short_name(exp.task)}")
         if exp.kind == "single_step":
-            row.update({"actor alpha": _numbers(p["lr"]), "critic alpha": "-", "lambda (critic, actor)": "-",
-                        "T": "-"})
+            row = {"actor alpha": _numbers(p["lr"]), "critic alpha": "-", "lambda (critic, actor)": "-",
+                   "actor lambda with traces": "-", "T": "-", "batch": p["batch_size"]}
         else:
-            row.update({"actor alpha": _schedule(p["actor_lr"]), "critic alpha": _schedule(p["critic_lr"]),
-                        "lambda (critic, actor)": _numbers([p["critic_lambda"], p["actor_lambda"]]),
-                        "T": f"{p['actor_out'][1]:g}"})
-        rows.append(row)
+            row = {"actor alpha": _schedule(p["actor_lr"]), "critic alpha": _schedule(p["critic_lr"]),
+                   "lambda (critic, actor)": _numbers([p["critic_lambda"], p["actor_lambda"]]),
+                   "actor lambda with traces": _numbers([traces.params["actor_lambda"]]),
+                   "T": f"{p['actor_out'][1]:g}", "batch": 1}
+        rows.append({"task": exp.task, "episodes": f"{exp.length:,}", **row})
     return rows
 
 

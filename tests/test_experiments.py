@@ -95,7 +95,7 @@ def test_cli_list_and_reproduce(tmp_path, capsys):
     assert main(["list", "--root", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "reinforce_multiplexer" in out and "stored (not paper scale: 2 runs x 2), 0 min of compute" in out
-    assert "map_cartpole" in out
+    assert "map_cartpole" in out and f"stored: 1 of {len(experiments.REGISTRY)} experiments, 0.0 hours" in out
     assert main(["verify", "--root", str(tmp_path)]) == 0
     assert "reinforce_multiplexer: config hash matches; 100% of" in capsys.readouterr().out
 
@@ -153,12 +153,11 @@ def test_table_helpers_read_the_registry():
     single = experiments.hyperparameter_rows("single_step", method="")
     assert {r["task"] for r in single} == {"multiplexer-37", "regression-8"}
     assert all(key[1] in {e.task for e in experiments.REGISTRY.values()} for key in experiments.REPORTED)
-    wm = {r["experiment"]: r for r in experiments.weight_max_rows()}
-    assert {"wm_multiplexer", "wm_cartpole", "wm_traces_lunarlander"} <= set(wm)
-    assert not any(name.startswith("wmsweep") for name in wm)
-    assert wm["wm_acrobot"]["actor alpha"] == "0.1, 0.001, 0.0001 to 0.01, 0.0001, 1e-05 over 1,000,000 steps"
-    assert wm["wm_lunarlander"]["T"] == "2" and wm["wm_multiplexer"]["critic alpha"] == "-"
-    assert wm["wm_traces_cartpole"]["lambda (critic, actor)"] == "0.8, 0.8"
+    wm = {r["task"]: r for r in experiments.weight_max_rows()}
+    assert list(wm) == ["CartPole-v1", "Acrobot-v1", "LunarLander-v3", "multiplexer-20"]
+    assert wm["Acrobot-v1"]["actor alpha"] == "0.1, 0.001, 0.0001 to 0.01, 0.0001, 1e-05 over 1,000,000 steps"
+    assert wm["LunarLander-v3"]["T"] == "2" and wm["multiplexer-20"]["critic alpha"] == "-"
+    assert wm["CartPole-v1"]["lambda (critic, actor)"] == "0.8, 0" and wm["LunarLander-v3"]["actor lambda with traces"] == "0.9"
     assert all(key[1] in {e.task for e in experiments.REGISTRY.values()} for key in experiments.REPORTED_WM)
 
 
