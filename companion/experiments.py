@@ -256,12 +256,15 @@ REGISTRY["map_sl_regression_n100"] = Experiment(**{
 
 # the Thomas (2011) baseline's best scale at exploring probability 0.5 (the sweep's first stage), per task;
 # tests/test_provenance.py checks each against the stored sweep
-THOMAS_SCALES = {}
+THOMAS_SCALES = {"acrobot": 0.3}
 REGISTRY.update({e.name: e for task, scale in THOMAS_SCALES.items() for e in thomas_sweep(REGISTRY[f"map_{task}"], scale)})
 
 # the baselines' settings chosen from the stored sweep (best average return over all episodes,
 # as the paper chose); tests/test_provenance.py checks every choice against the stored sweep
-BASELINE_CHOICES = {}  # (paper, method, task short name) -> (learning-rate scale, exploring probability)
+BASELINE_CHOICES = {  # (paper, method, task short name) -> (learning-rate scale, exploring probability)
+    ("chung2021map", "REINFORCE", "acrobot"): (0.3, 1.0),
+    ("chung2021map", "Backprop", "acrobot"): (0.3, 1.0),
+}
 REGISTRY.update({e.name: e for e in (
     baseline(REGISTRY[f"map_{task}"], method, scale, explore) if paper == "chung2021map"
     else wm_baseline(REGISTRY[f"wm_{task}"], method, scale)
