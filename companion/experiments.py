@@ -201,14 +201,20 @@ WM_SWEEP_SCALES = (0.3, 1.0, 3.0)
 WM_SWEEP_LENGTH = {"multiplexer": 100_000}  # episodes per sweep run: 300 on the RL tasks
 
 
+# where a method's best scale was the grid's largest, the grid goes on upwards: (task, method) -> extra scales
+WM_SWEEP_EXTENDED = {("acrobot", "REINFORCE"): (10.0,), ("acrobot", "STE backprop"): (10.0,)}
+
+
 def wm_sweep(wm_entry: Experiment) -> list:
-    """[WM]'s baselines' sweep on one task: actor learning rates at 0.3, 1 and 3 times Weight Max's,
-    3 runs per setting, the first 300 episodes (100,000 on the multiplexer)."""
+    """[WM]'s baselines' sweep on one task: actor learning rates at 0.3, 1 and 3 times Weight Max's
+    (and beyond, per ``WM_SWEEP_EXTENDED``), 3 runs per setting, the first 300 episodes (100,000
+    on the multiplexer)."""
     task = short_name(wm_entry.task)
     return [Experiment(**{**wm_baseline(wm_entry, method, s, runs=3, name=f"wmsweep_{task}_{tag}_x{s:g}",
                                         figure="baseline sweep (WM Fig 2)").config(),
                           "length": WM_SWEEP_LENGTH.get(task, 300)})
-            for method, tag in WM_TAGS.items() for s in WM_SWEEP_SCALES]
+            for method, tag in WM_TAGS.items()
+            for s in WM_SWEEP_SCALES + WM_SWEEP_EXTENDED.get((task, method), ())]
 
 
 # learning rates: [start per layer], [end per layer], steps (0: constant)
@@ -264,6 +270,7 @@ REGISTRY.update({e.name: e for task, scale in THOMAS_SCALES.items() for e in tho
 BASELINE_CHOICES = {  # (paper, method, task short name) -> (learning-rate scale, exploring probability)
     ("chung2021map", "REINFORCE", "acrobot"): (0.3, 1.0),
     ("chung2021map", "Backprop", "acrobot"): (0.3, 1.0),
+    ("chung2021map", "REINFORCE with Thomas (2011)", "acrobot"): (0.3, 0.75),
 }
 REGISTRY.update({e.name: e for e in (
     baseline(REGISTRY[f"map_{task}"], method, scale, explore) if paper == "chung2021map"
