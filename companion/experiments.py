@@ -201,8 +201,9 @@ WM_SWEEP_SCALES = (0.3, 1.0, 3.0)
 WM_SWEEP_LENGTH = {"multiplexer": 100_000}  # episodes per sweep run: 300 on the RL tasks
 
 
-# where a method's best scale was the grid's largest, the grid goes on upwards: (task, method) -> extra scales
-WM_SWEEP_EXTENDED = {("acrobot", "REINFORCE"): (10.0,), ("acrobot", "STE backprop"): (10.0,)}
+# where a method's best scale was at an end of the grid, the grid goes on past it: (task, method) -> extra scales
+WM_SWEEP_EXTENDED = {("acrobot", "REINFORCE"): (10.0,), ("acrobot", "STE backprop"): (10.0,),
+                     ("acrobot", "Backprop"): (0.1,)}
 
 
 def wm_sweep(wm_entry: Experiment) -> list:
