@@ -203,7 +203,7 @@ WM_SWEEP_LENGTH = {"multiplexer": 100_000}  # episodes per sweep run: 300 on the
 
 # where a method's best scale was at an end of the grid, the grid goes on past it: (task, method) -> extra scales
 WM_SWEEP_EXTENDED = {("acrobot", "REINFORCE"): (10.0,), ("acrobot", "STE backprop"): (10.0,),
-                     ("acrobot", "Backprop"): (0.1,)}
+                     ("acrobot", "Backprop"): (0.1, 0.03)}
 
 
 def wm_sweep(wm_entry: Experiment) -> list:
@@ -272,6 +272,8 @@ BASELINE_CHOICES = {  # (paper, method, task short name) -> (learning-rate scale
     ("chung2021map", "REINFORCE", "acrobot"): (0.3, 1.0),
     ("chung2021map", "Backprop", "acrobot"): (0.3, 1.0),
     ("chung2021map", "REINFORCE with Thomas (2011)", "acrobot"): (0.3, 0.75),
+    ("chung2022weightmax", "REINFORCE", "acrobot"): (3.0, 1.0),
+    ("chung2022weightmax", "STE backprop", "acrobot"): (3.0, 1.0),
 }
 REGISTRY.update({e.name: e for e in (
     baseline(REGISTRY[f"map_{task}"], method, scale, explore) if paper == "chung2021map"

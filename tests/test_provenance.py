@@ -44,5 +44,8 @@ def test_a_sweep_grid_is_extended_only_past_a_best_end(key):
             if e.name.startswith(f"wmsweep_{task}_") and e.method == method}
     base = [grid[s] for s in experiments.WM_SWEEP_SCALES]
     load = lambda e: store.load_result(e.name, e.config_hash())[0]["returns"].mean()  # noqa: E731
-    edge = max if min(experiments.WM_SWEEP_EXTENDED[key]) > 1 else min
-    assert max(base, key=load).params["lr_scale"] == edge(experiments.WM_SWEEP_SCALES)
+    extra = experiments.WM_SWEEP_EXTENDED[key]
+    for k, scale in enumerate(extra):  # each new scale goes on past a best end of the grid before it
+        edge = max if scale > 1 else min
+        assert max(base, key=load).params["lr_scale"] == edge(e.params["lr_scale"] for e in base)
+        base.append(grid[scale])
