@@ -203,7 +203,8 @@ WM_SWEEP_LENGTH = {"multiplexer": 100_000}  # episodes per sweep run: 300 on the
 
 # where a method's best scale was at an end of the grid, the grid goes on past it: (task, method) -> extra scales
 WM_SWEEP_EXTENDED = {("acrobot", "REINFORCE"): (10.0,), ("acrobot", "STE backprop"): (10.0,),
-                     ("acrobot", "Backprop"): (0.1, 0.03, 0.01), ("cartpole", "REINFORCE"): (10.0, 30.0)}
+                     ("acrobot", "Backprop"): (0.1, 0.03, 0.01), ("cartpole", "REINFORCE"): (10.0, 30.0, 100.0),
+                     ("cartpole", "STE backprop"): (10.0,)}
 
 
 def wm_sweep(wm_entry: Experiment) -> list:
