@@ -88,20 +88,37 @@ def baseline(map_entry: Experiment, method: str, scale: float, explore: float = 
                       length=map_entry.length, params=p, runs=runs, group=min(5, runs))
 
 
-SWEEP_SCALES = (0.1, 0.3, 1.0)
+SWEEP_SCALES = {"chung2021map": (0.1, 0.3, 1.0), "chung2022weightmax": (0.3, 1.0, 3.0)}
+# where a method's best scale was at an end of the grid, the grid goes on past it: (paper, task, method) -> extra
+# scales (REINFORCE on CartPole in [WM] was still best at the grid's end at 100x, where we stopped extending)
+SWEEP_EXTENDED = {
+    ("chung2021map", "cartpole", "REINFORCE"): (3.0,),
+    ("chung2022weightmax", "acrobot", "REINFORCE"): (10.0,), ("chung2022weightmax", "acrobot", "STE backprop"): (10.0,),
+    ("chung2022weightmax", "acrobot", "Backprop"): (0.1, 0.03, 0.01),
+    ("chung2022weightmax", "cartpole", "REINFORCE"): (10.0, 30.0, 100.0),
+    ("chung2022weightmax", "cartpole", "STE backprop"): (10.0,), ("chung2022weightmax", "cartpole", "Backprop"): (0.1,),
+}
 SWEEP_EXPLORE = 0.5
 SWEEP_EPISODES = {"lunarlander": 300, "mountaincar": 100}  # shorter sweeps where episodes are long
 
 
+def sweep_grid(paper: str, task: str, method: str) -> dict:
+    """Scale -> name of each entry of ``paper``'s learning-rate sweep for ``method`` on ``task``."""
+    scales = SWEEP_SCALES[paper] + SWEEP_EXTENDED.get((paper, task, method), ())
+    if paper == "chung2021map":
+        return {s: f"sweep_{task}_{MAP_TAGS[method]}_fast_x{s:g}" for s in scales}
+    return {s: f"wmsweep_{task}_{WM_TAGS[method]}_x{s:g}" for s in scales}
+
+
 def sweep(map_entry: Experiment) -> list:
     """The baselines' sweep on one task: learning rates at 0.1, 0.3 and 1 times MAP Propagation's
-    (output layers at the first layer's rate), 3 runs per setting, the paper's episodes (fewer on
-    the two long tasks)."""
+    (output layers at the first layer's rate; and beyond, per ``SWEEP_EXTENDED``), 3 runs per
+    setting, the paper's episodes (fewer on the two long tasks)."""
     task = short_name(map_entry.task)
     return [Experiment(**{**baseline(map_entry, method, s, SWEEP_EXPLORE if "Thomas" in method else 1.0, runs=3,
-                                     name=f"sweep_{task}_{tag}_fast_x{s:g}", figure="baseline sweep (Fig 2)").config(),
+                                     name=name, figure="baseline sweep (Fig 2)").config(),
                           "length": SWEEP_EPISODES.get(task, map_entry.length)})
-            for method, tag in MAP_TAGS.items() for s in SWEEP_SCALES]
+            for method in MAP_TAGS for s, name in sweep_grid("chung2021map", task, method).items()]
 
 
 THOMAS_EXPLORE = (0.25, 0.75)
@@ -197,27 +214,18 @@ def wm_baseline(wm_entry: Experiment, method: str, scale: float, runs: int = 10,
                       params=p, runs=runs, group=wm_entry.group if runs == 10 else runs)
 
 
-WM_SWEEP_SCALES = (0.3, 1.0, 3.0)
 WM_SWEEP_LENGTH = {"multiplexer": 100_000}  # episodes per sweep run: 300 on the RL tasks
-
-
-# where a method's best scale was at an end of the grid, the grid goes on past it: (task, method) -> extra scales
-WM_SWEEP_EXTENDED = {("acrobot", "REINFORCE"): (10.0,), ("acrobot", "STE backprop"): (10.0,),
-                     ("acrobot", "Backprop"): (0.1, 0.03, 0.01), ("cartpole", "REINFORCE"): (10.0, 30.0, 100.0),
-                     ("cartpole", "STE backprop"): (10.0,), ("cartpole", "Backprop"): (0.1,)}
-# (REINFORCE on CartPole was still best at the grid's end at 100x, where we stopped extending)
 
 
 def wm_sweep(wm_entry: Experiment) -> list:
     """[WM]'s baselines' sweep on one task: actor learning rates at 0.3, 1 and 3 times Weight Max's
-    (and beyond, per ``WM_SWEEP_EXTENDED``), 3 runs per setting, the first 300 episodes (100,000
-    on the multiplexer)."""
+    (and beyond, per ``SWEEP_EXTENDED``), 3 runs per setting, the first 300 episodes (100,000 on
+    the multiplexer)."""
     task = short_name(wm_entry.task)
-    return [Experiment(**{**wm_baseline(wm_entry, method, s, runs=3, name=f"wmsweep_{task}_{tag}_x{s:g}",
+    return [Experiment(**{**wm_baseline(wm_entry, method, s, runs=3, name=name,
                                         figure="baseline sweep (WM Fig 2)").config(),
                           "length": WM_SWEEP_LENGTH.get(task, 300)})
-            for method, tag in WM_TAGS.items()
-            for s in WM_SWEEP_SCALES + WM_SWEEP_EXTENDED.get((task, method), ())]
+            for method in WM_TAGS for s, name in sweep_grid("chung2022weightmax", task, method).items()]
 
 
 # learning rates: [start per layer], [end per layer], steps (0: constant)
@@ -279,6 +287,7 @@ BASELINE_CHOICES = {  # (paper, method, task short name) -> (learning-rate scale
     ("chung2022weightmax", "Backprop", "acrobot"): (0.03, 1.0),
     ("chung2022weightmax", "REINFORCE", "cartpole"): (100.0, 1.0),
     ("chung2022weightmax", "STE backprop", "cartpole"): (3.0, 1.0),
+    ("chung2022weightmax", "Backprop", "cartpole"): (0.3, 1.0),
 }
 REGISTRY.update({e.name: e for e in (
     baseline(REGISTRY[f"map_{task}"], method, scale, explore) if paper == "chung2021map"

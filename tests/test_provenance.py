@@ -37,15 +37,11 @@ def test_thomas_second_stage_sits_at_the_best_first_stage_scale(task):
     assert max(entries, key=load).params["lr_scale"] == experiments.THOMAS_SCALES[task]
 
 
-@pytest.mark.parametrize("key", sorted(experiments.WM_SWEEP_EXTENDED))
+@pytest.mark.parametrize("key", sorted(experiments.SWEEP_EXTENDED))
 def test_a_sweep_grid_is_extended_only_past_a_best_end(key):
-    task, method = key
-    grid = {e.params["lr_scale"]: e for e in experiments.REGISTRY.values()
-            if e.name.startswith(f"wmsweep_{task}_") and e.method == method}
-    base = [grid[s] for s in experiments.WM_SWEEP_SCALES]
-    load = lambda e: store.load_result(e.name, e.config_hash())[0]["returns"].mean()  # noqa: E731
-    extra = experiments.WM_SWEEP_EXTENDED[key]
-    for k, scale in enumerate(extra):  # each new scale goes on past a best end of the grid before it
-        edge = max if scale > 1 else min
-        assert max(base, key=load).params["lr_scale"] == edge(e.params["lr_scale"] for e in base)
-        base.append(grid[scale])
+    grid = experiments.sweep_grid(*key)
+    base = list(experiments.SWEEP_SCALES[key[0]])
+    load = lambda s: store.load_result(grid[s], experiments.get(grid[s]).config_hash())[0]["returns"].mean()  # noqa
+    for scale in experiments.SWEEP_EXTENDED[key]:  # each new scale goes on past a best end of the grid before it
+        assert max(base, key=load) == (max(base) if scale > max(base) else min(base))
+        base.append(scale)
