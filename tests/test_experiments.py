@@ -120,7 +120,7 @@ def test_baselines_scale_the_map_propagation_learning_rates():
     assert sweep.params["critic_lr"][1] == pytest.approx([0.3 * x for x in end[:2]] + [0.3 * end[0]])
     assert (sweep.params["actor_kind"], sweep.params["critic_kind"], sweep.params["settle_steps"]) == ("ann", "ann", 0)
     assert experiments.get("sweep_acrobot_thomas_fast_x1").params["explore"] == 0.5
-    assert len([n for n in experiments.REGISTRY if n.startswith("sweep_cartpole_")]) == 9 + 1  # REINFORCE extended
+    assert len([n for n in experiments.REGISTRY if n.startswith("sweep_cartpole_")]) == 9 + 1 + 2  # extended, Thomas p
     assert experiments.get("sweep_mountaincar_backprop_fast_x1").length == 100
     second = experiments.thomas_sweep(base, 0.3)
     assert [e.params["explore"] for e in second] == [0.25, 0.75] and second[0].name == "sweep_acrobot_thomas_fast_x0.3_p0.25"
