@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,12 @@ BASELINES = {  # method -> (actor kind, critic kind); all use global REINFORCE's
 MAP_TAGS = {"REINFORCE": "reinforce", "REINFORCE with Thomas (2011)": "thomas", "Backprop": "backprop"}
 
 
+def _scaled(spec, scale: float) -> list:
+    """A learning-rate schedule ``[start], [end], steps`` with every rate multiplied by ``scale``."""
+    start, end, steps = spec
+    return [[scale * x for x in start], [scale * x for x in end], steps]
+
+
 def baseline(map_entry: Experiment, method: str, scale: float, explore: float = 1.0, runs: int = 10,
              name: str | None = None, figure: str = "Fig 2, Table 1", fast_output: bool = True) -> Experiment:
     """A baseline of Fig 2 on the task of ``map_entry``: same architecture, variances, traces and
@@ -82,7 +88,7 @@ def baseline(map_entry: Experiment, method: str, scale: float, explore: float = 
         start, end, steps = p[key]
         if fast_output:
             start, end = [*start[:-1], start[0]], [*end[:-1], end[0]]
-        p[key] = [[scale * x for x in start], [scale * x for x in end], steps]
+        p[key] = _scaled([start, end, steps], scale)
     return Experiment(name=name or f"{MAP_TAGS[method]}_{short_name(map_entry.task)}", paper="chung2021map",
                       figure=figure, task=map_entry.task, method=method, kind="actor_critic",
                       length=map_entry.length, params=p, runs=runs, group=min(5, runs))
@@ -115,9 +121,8 @@ def sweep(map_entry: Experiment) -> list:
     (output layers at the first layer's rate; and beyond, per ``SWEEP_EXTENDED``), 3 runs per
     setting, the paper's episodes (fewer on the two long tasks)."""
     task = short_name(map_entry.task)
-    return [Experiment(**{**baseline(map_entry, method, s, SWEEP_EXPLORE if "Thomas" in method else 1.0, runs=3,
-                                     name=name, figure="baseline sweep (Fig 2)").config(),
-                          "length": SWEEP_EPISODES.get(task, map_entry.length)})
+    return [replace(baseline(map_entry, method, s, SWEEP_EXPLORE if "Thomas" in method else 1.0, runs=3, name=name,
+                             figure="baseline sweep (Fig 2)"), length=SWEEP_EPISODES.get(task, map_entry.length))
             for method in MAP_TAGS for s, name in sweep_grid("chung2021map", task, method).items()]
 
 
@@ -128,19 +133,18 @@ def thomas_sweep(map_entry: Experiment, scale: float) -> list:
     """The sweep's second stage for REINFORCE with Thomas (2011): at the scale that was best with
     exploring probability 0.5, the probabilities 0.25 and 0.75."""
     task = short_name(map_entry.task)
-    return [Experiment(**{**baseline(map_entry, "REINFORCE with Thomas (2011)", scale, p, runs=3,
-                                     name=f"sweep_{task}_thomas_fast_x{scale:g}_p{p:g}",
-                                     figure="baseline sweep (Fig 2)").config(),
-                          "length": SWEEP_EPISODES.get(task, map_entry.length)})
+    return [replace(baseline(map_entry, "REINFORCE with Thomas (2011)", scale, p, runs=3,
+                             name=f"sweep_{task}_thomas_fast_x{scale:g}_p{p:g}", figure="baseline sweep (Fig 2)"),
+                    length=SWEEP_EPISODES.get(task, map_entry.length))
             for p in THOMAS_EXPLORE]
 
 
 def first_sweep(map_entry: Experiment, method: str, scale: float) -> Experiment:
     """An entry of our first sweep: every rate (output layers included) at ``scale`` times MAP
     Propagation's. On Acrobot it learned nothing at any scale, which moved the sweep to ``sweep``."""
-    return Experiment(**{**baseline(map_entry, method, scale, SWEEP_EXPLORE if "Thomas" in method else 1.0, runs=3,
-                                    name=f"sweep_{short_name(map_entry.task)}_{MAP_TAGS[method]}_x{scale:g}",
-                                    figure="baseline sweep (Fig 2)", fast_output=False).config()})
+    return baseline(map_entry, method, scale, SWEEP_EXPLORE if "Thomas" in method else 1.0, runs=3,
+                    name=f"sweep_{short_name(map_entry.task)}_{MAP_TAGS[method]}_x{scale:g}",
+                    figure="baseline sweep (Fig 2)", fast_output=False)
 
 
 def _single_step(name, method, learner, length=31_250):
@@ -204,9 +208,8 @@ def wm_baseline(wm_entry: Experiment, method: str, scale: float, runs: int = 10,
     if wm_entry.kind == "single_step":
         p.update(learner=WM_TAGS[method], units="normal" if backprop else "bernoulli", lr=[scale * x for x in p["lr"]])
     else:
-        start, end, steps = p["actor_lr"]
         p.update(actor_kind={"REINFORCE": "team", "STE backprop": "ste", "Backprop": "ann"}[method], actor_lambda=0.0,
-                 actor_lr=[[scale * x for x in start], [scale * x for x in end], steps])
+                 actor_lr=_scaled(p["actor_lr"], scale))
         if backprop:
             p.update(actor_units="normal", actor_activation="relu")
     return Experiment(name=name or f"wm_{WM_TAGS[method]}_{short_name(wm_entry.task)}", paper="chung2022weightmax",
@@ -222,9 +225,8 @@ def wm_sweep(wm_entry: Experiment) -> list:
     (and beyond, per ``SWEEP_EXTENDED``), 3 runs per setting, the first 300 episodes (100,000 on
     the multiplexer)."""
     task = short_name(wm_entry.task)
-    return [Experiment(**{**wm_baseline(wm_entry, method, s, runs=3, name=name,
-                                        figure="baseline sweep (WM Fig 2)").config(),
-                          "length": WM_SWEEP_LENGTH.get(task, 300)})
+    return [replace(wm_baseline(wm_entry, method, s, runs=3, name=name, figure="baseline sweep (WM Fig 2)"),
+                    length=WM_SWEEP_LENGTH.get(task, 300))
             for method in WM_TAGS for s, name in sweep_grid("chung2022weightmax", task, method).items()]
 
 
