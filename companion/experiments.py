@@ -103,6 +103,7 @@ SWEEP_EXTENDED = {
     ("chung2022weightmax", "acrobot", "Backprop"): (0.1, 0.03, 0.01),
     ("chung2022weightmax", "cartpole", "REINFORCE"): (10.0, 30.0, 100.0),
     ("chung2022weightmax", "cartpole", "STE backprop"): (10.0,), ("chung2022weightmax", "cartpole", "Backprop"): (0.1,),
+    ("chung2022weightmax", "multiplexer", "REINFORCE"): (10.0,), ("chung2022weightmax", "multiplexer", "Backprop"): (0.1,),
 }
 SWEEP_EXPLORE = 0.5
 SWEEP_EPISODES = {"lunarlander": 300, "mountaincar": 100}  # shorter sweeps where episodes are long
@@ -285,12 +286,14 @@ BASELINE_CHOICES = {  # (paper, method, task short name) -> (learning-rate scale
     ("chung2021map", "Backprop", "acrobot"): (0.3, 1.0),
     ("chung2021map", "REINFORCE with Thomas (2011)", "acrobot"): (0.3, 0.75),
     ("chung2021map", "REINFORCE", "cartpole"): (1.0, 1.0),
+    ("chung2021map", "Backprop", "cartpole"): (0.3, 1.0),
     ("chung2022weightmax", "REINFORCE", "acrobot"): (3.0, 1.0),
     ("chung2022weightmax", "STE backprop", "acrobot"): (3.0, 1.0),
     ("chung2022weightmax", "Backprop", "acrobot"): (0.03, 1.0),
     ("chung2022weightmax", "REINFORCE", "cartpole"): (100.0, 1.0),
     ("chung2022weightmax", "STE backprop", "cartpole"): (3.0, 1.0),
     ("chung2022weightmax", "Backprop", "cartpole"): (0.3, 1.0),
+    ("chung2022weightmax", "STE backprop", "multiplexer"): (1.0, 1.0),
 }
 REGISTRY.update({e.name: e for e in (
     baseline(REGISTRY[f"map_{task}"], method, scale, explore) if paper == "chung2021map"
