@@ -47,8 +47,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "list":
+        width = max(map(len, REGISTRY))
         for name, exp in REGISTRY.items():
-            print(f"{name:32s} {exp.task:25s} {exp.method:29s} {exp.runs:3d} runs x {exp.length:6d}  "
+            print(f"{name:{width}s} {exp.task:25s} {exp.method:29s} {exp.runs:3d} runs x {exp.length:6d}  "
                   f"{status(name, args.root)}")
         seconds = [json.loads(meta.read_text())["wall_time_s"] for name in REGISTRY
                    if (meta := store.result_paths(name, args.root)[1]).exists()]
