@@ -287,6 +287,7 @@ BASELINE_CHOICES = {  # (paper, method, task short name) -> (learning-rate scale
     ("chung2021map", "REINFORCE with Thomas (2011)", "acrobot"): (0.3, 0.75),
     ("chung2021map", "REINFORCE", "cartpole"): (1.0, 1.0),
     ("chung2021map", "Backprop", "cartpole"): (0.3, 1.0),
+    ("chung2021map", "REINFORCE with Thomas (2011)", "cartpole"): (0.3, 0.5),
     ("chung2022weightmax", "REINFORCE", "acrobot"): (3.0, 1.0),
     ("chung2022weightmax", "STE backprop", "acrobot"): (3.0, 1.0),
     ("chung2022weightmax", "Backprop", "acrobot"): (0.03, 1.0),
