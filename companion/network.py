@@ -133,3 +133,18 @@ def sample_deterministic_hidden(net: Network, state, generator=None) -> list:
     out = net.layers[-1]
     values.append(out.units.sample(out.preact(values[-1]), generator))
     return values
+
+
+def action_probs(net: Network, state, samples: int = 1, generator=None, hidden_means: bool = False):
+    """``Pr(A = a | S)`` of a network with a softmax output, shape ``(R, B, n_actions)``.
+
+    The output's probabilities given the hidden values, averaged over ``samples`` draws of the
+    hidden layers (a team's policy); ``hidden_means`` sets every hidden unit to its mean instead,
+    which is exact for an ordinary network (the backprop actor).
+    """
+    if samples < 1:
+        raise ValueError(f"samples must be a positive integer, got {samples!r}")
+    draw = sample_deterministic_hidden if hidden_means else sample
+    out = net.layers[-1]
+    total = sum(out.units.probs(out.preact(draw(net, state, generator)[-2])) for _ in range(1 if hidden_means else samples))
+    return total / (1 if hidden_means else samples)

@@ -27,7 +27,9 @@ def group_seed(exp: Experiment, first_run: int) -> int:
     return run_seeds(exp.seed, first_run // exp.group + 1)[-1]
 
 
-def _actor_critic_group(exp, runs, seed, length, on_episode, compile):
+def _actor_critic_group(exp, runs, seed, length, on_episode, compile, networks=None):
+    """Train one group of an actor-critic experiment; ``networks`` (a dict), when given, receives
+    the trained ``actor`` and ``critic`` and the ``envs``."""
     p = exp.params
     envs = RunEnvs(exp.task, runs, seed=seed + 2, reward_clip=p["reward_clip"])
     sizes = [envs.n_obs, *p["hidden"]]
@@ -47,6 +49,8 @@ def _actor_critic_group(exp, runs, seed, length, on_episode, compile):
     record = [e for e in p.get("record_episodes", ()) if e < length]
     out = train_actor_critic(actor, critic, envs, length, cfg, seed=seed + 3, action_map=ACTION_MAPS[p["action_map"]],
                              compile=compile, on_episode=on_episode, record_episodes=record)
+    if networks is not None:
+        networks.update(actor=actor, critic=critic, envs=envs)
     return {"returns": out[0], "states": out[1]} if record else {"returns": out}
 
 
@@ -84,3 +88,17 @@ def run_group(exp: Experiment, first_run: int, runs: int, length: int | None = N
         return runner(exp, runs, seed, length, on_episode, compile)
     except FloatingPointError as err:
         raise FloatingPointError(f"experiment {exp.name}, runs {first_run}-{first_run + runs - 1}: {err}") from None
+
+
+def trained_group(exp: Experiment, first_run: int, runs: int, length: int) -> tuple:
+    """Train one group of an actor-critic experiment exactly as :func:`run_group` does (its
+    returns are the stored ones) and keep what it trained, to look inside the runs.
+
+    Returns ``(returns, networks)``: returns ``(runs, length)`` and a dict of the trained
+    ``actor`` and ``critic`` and the ``envs``.
+    """
+    if exp.kind != "actor_critic":
+        raise ValueError(f"trained_group needs an actor-critic experiment, got {exp.name!r} of kind {exp.kind!r}")
+    networks = {}
+    arrays = _actor_critic_group(exp, runs, group_seed(exp, first_run), length, None, False, networks)
+    return arrays["returns"], networks

@@ -29,6 +29,15 @@ def test_a_group_does_not_depend_on_the_other_groups_or_the_length():
     assert not np.array_equal(short, other)
 
 
+def test_trained_group_is_the_stored_run_with_its_networks():
+    exp = experiments.get("backprop_cartpole")
+    returns, nets = runner.trained_group(exp, 5, 2, 2)
+    assert np.array_equal(returns, runner.run_group(exp, 5, 2, 2, compile=False)["returns"])
+    assert nets["actor"].runs == nets["critic"].runs == 2 and nets["envs"].n_obs == 4
+    with pytest.raises(ValueError, match="needs an actor-critic experiment, got 'map_multiplexer'"):
+        runner.trained_group(experiments.get("map_multiplexer"), 0, 2, 2)
+
+
 def test_reproduce_stores_resumes_and_verifies(tmp_path, monkeypatch):
     (path,) = reproduce.reproduce(["map_multiplexer"], root=tmp_path, **SMOKE)
     arrays, meta = store.load_result("map_multiplexer", experiments.get("map_multiplexer").config_hash(), tmp_path)

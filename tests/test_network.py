@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from companion.network import Layer, Network, init_network, run_seeds, sample, sample_deterministic_hidden
+from companion.network import (Layer, Network, action_probs, init_network, run_seeds, sample,
+                              sample_deterministic_hidden)
 from companion.rules import backprop_update, reinforce_update
 from companion.units import Normal, Softmax
 
@@ -86,3 +87,21 @@ def test_bad_reward_shape_is_named(small_net):
     values = sample(small_net, torch.zeros(3, 8, 5, dtype=torch.float64), torch.Generator().manual_seed(0))
     with pytest.raises(ValueError, match=r"reward must have shape \(runs, batch\) = \(3, 8\), got \(3, 7\)"):
         reinforce_update(small_net, values, torch.zeros(3, 7, dtype=torch.float64))
+
+
+def test_action_probs_of_a_team_and_of_an_ordinary_network(small_net):
+    small_net.layers[-1].weight.mul_(20)  # so that the hidden layers' noise moves the policy
+    state = torch.randn(3, 2, 5, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    gen = torch.Generator().manual_seed(2)
+    team = action_probs(small_net, state, 4000, gen)
+    sampled = sum(sample(small_net, state, gen)[-1] for _ in range(4000)) / 4000  # counted actions
+    assert team.shape == (3, 2, 2) and torch.allclose(team.sum(-1), torch.ones(3, 2, dtype=torch.float64))
+    assert torch.allclose(team, sampled, atol=0.04)
+    h = state
+    for layer in small_net.layers[:-1]:
+        h = layer.units.mean(layer.preact(h))
+    exact = small_net.layers[-1].units.probs(small_net.layers[-1].preact(h))
+    assert torch.allclose(action_probs(small_net, state, hidden_means=True), exact, rtol=0, atol=1e-15)
+    assert (team - exact).abs().max() > 0.1  # a team's policy is not its mean network's
+    with pytest.raises(ValueError, match="samples must be a positive integer, got 0"):
+        action_probs(small_net, state, 0)
