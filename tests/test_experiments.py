@@ -183,3 +183,14 @@ def test_sweep_choice_takes_the_best_average_return():
     assert {r["scale"] for r in rows if r["experiment"].startswith("wmsweep_acrobot_ste")} == {0.3, 1.0, 3.0, 10.0}
     with pytest.raises(ValueError, match="no sweep for method 'REINFORCE' on task 'pong'"):
         experiments.sweep_choice("chung2021map", "REINFORCE", "pong", fake.__getitem__)
+
+
+def test_the_first_sweep_is_shown_but_never_chosen():
+    names = [e.name for e in experiments.REGISTRY.values() if e.name.startswith("sweep_acrobot_reinforce")]
+    fake = {n: np.full((3, 2), 5.0 if n in experiments.FIRST_SWEEP else -1.0) for n in names}
+    fake["sweep_acrobot_reinforce_fast_x0.1"][:] = 0.0
+    assert experiments.sweep_choice("chung2021map", "REINFORCE", "acrobot", fake.__getitem__) == (0.1, 1.0)
+    rows = {r["experiment"]: r for r in experiments.sweep_rows("chung2021map", lambda n: None)}
+    assert rows["sweep_acrobot_reinforce_x0.3"]["grid"] == "first" and not rows["sweep_acrobot_reinforce_x0.3"]["chosen"]
+    assert rows["sweep_acrobot_reinforce_fast_x0.3"]["grid"] == "used" and rows["sweep_acrobot_reinforce_fast_x0.3"]["chosen"]
+    assert {r["experiment"] for r in rows.values() if r["grid"] == "first"} == experiments.FIRST_SWEEP
