@@ -99,6 +99,9 @@ SWEEP_SCALES = {"chung2021map": (0.1, 0.3, 1.0), "chung2022weightmax": (0.3, 1.0
 # scales (REINFORCE on CartPole in [WM] was still best at the grid's end at 100x, where we stopped extending)
 SWEEP_EXTENDED = {
     ("chung2021map", "cartpole", "REINFORCE"): (3.0,),
+    ("chung2021map", "mountaincar", "REINFORCE"): (0.03,),
+    ("chung2021map", "mountaincar", "REINFORCE with Thomas (2011)"): (0.03,),
+    ("chung2021map", "mountaincar", "Backprop"): (0.03,),
     ("chung2022weightmax", "acrobot", "REINFORCE"): (10.0,), ("chung2022weightmax", "acrobot", "STE backprop"): (10.0,),
     ("chung2022weightmax", "acrobot", "Backprop"): (0.1, 0.03, 0.01),
     ("chung2022weightmax", "cartpole", "REINFORCE"): (10.0, 30.0, 100.0),
