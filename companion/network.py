@@ -144,7 +144,6 @@ def action_probs(net: Network, state, samples: int = 1, generator=None, hidden_m
     """
     if samples < 1:
         raise ValueError(f"samples must be a positive integer, got {samples!r}")
-    draw = sample_deterministic_hidden if hidden_means else sample
+    draw, n = (sample_deterministic_hidden, 1) if hidden_means else (sample, samples)
     out = net.layers[-1]
-    total = sum(out.units.probs(out.preact(draw(net, state, generator)[-2])) for _ in range(1 if hidden_means else samples))
-    return total / (1 if hidden_means else samples)
+    return sum(out.units.probs(out.preact(draw(net, state, generator)[-2])) for _ in range(n)) / n
