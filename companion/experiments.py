@@ -280,6 +280,10 @@ REGISTRY["map_sl_regression_n100"] = Experiment(**{
     **_sl.config(), "name": "map_sl_regression_n100", "figure": "settling check (Fig 1)",
     "params": {**_sl.params, "settle_steps": 100}})
 
+# 30 more Acrobot runs of MAP Propagation with other seeds: how often a run learns slowly (chapter 4)
+REGISTRY["map_acrobot_more_runs"] = replace(REGISTRY["map_acrobot"], name="map_acrobot_more_runs",
+                                            figure="slow-run check (Table 1)", runs=30, seed=1)
+
 # the Thomas (2011) baseline's best scale at exploring probability 0.5 (the sweep's first stage), per task;
 # tests/test_provenance.py checks each against the stored sweep
 THOMAS_SCALES = {"acrobot": 0.3, "cartpole": 0.3, "mountaincar": 0.03}

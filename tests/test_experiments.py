@@ -194,3 +194,10 @@ def test_the_first_sweep_is_shown_but_never_chosen():
     assert rows["sweep_acrobot_reinforce_x0.3"]["grid"] == "first" and not rows["sweep_acrobot_reinforce_x0.3"]["chosen"]
     assert rows["sweep_acrobot_reinforce_fast_x0.3"]["grid"] == "used" and rows["sweep_acrobot_reinforce_fast_x0.3"]["chosen"]
     assert {r["experiment"] for r in rows.values() if r["grid"] == "first"} == experiments.FIRST_SWEEP
+
+
+def test_the_extra_acrobot_runs_are_map_acrobot_with_new_seeds():
+    base, more = experiments.get("map_acrobot"), experiments.get("map_acrobot_more_runs")
+    assert {k: v for k, v in more.config().items() if base.config()[k] != v}.keys() == {"name", "figure", "runs", "seed"}
+    seeds = lambda exp: {runner.group_seed(exp, first) for first, _ in exp.groups()}  # noqa: E731
+    assert len(seeds(more)) == 6 and not seeds(more) & seeds(base)
