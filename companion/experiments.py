@@ -108,6 +108,7 @@ SWEEP_EXTENDED = {
     ("chung2022weightmax", "cartpole", "REINFORCE"): (10.0, 30.0, 100.0),
     ("chung2022weightmax", "cartpole", "STE backprop"): (10.0,), ("chung2022weightmax", "cartpole", "Backprop"): (0.1,),
     ("chung2022weightmax", "multiplexer", "REINFORCE"): (10.0,), ("chung2022weightmax", "multiplexer", "Backprop"): (0.1,),
+    ("chung2022weightmax", "lunarlander", "REINFORCE"): (0.1,), ("chung2022weightmax", "lunarlander", "STE backprop"): (10.0,),
 }
 SWEEP_EXPLORE = 0.5
 SWEEP_EPISODES = {"lunarlander": 300, "mountaincar": 100}  # shorter sweeps where episodes are long

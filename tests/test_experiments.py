@@ -179,7 +179,7 @@ def test_sweep_choice_takes_the_best_average_return():
             for e in experiments.REGISTRY.values() if e.name.startswith("wmsweep_acrobot_ste")}
     assert experiments.sweep_choice("chung2022weightmax", "STE backprop", "acrobot", fake.__getitem__) == (3.0, 1.0)
     rows = experiments.sweep_rows("chung2022weightmax", lambda name: fake.get(name))
-    assert len(rows) == 36 + 12 and sum(r["average return"] is not None for r in rows) == 4  # grids extended 12 times
+    assert len(rows) == 36 + 14 and sum(r["average return"] is not None for r in rows) == 4  # grids extended 14 times
     assert {r["scale"] for r in rows if r["experiment"].startswith("wmsweep_acrobot_ste")} == {0.3, 1.0, 3.0, 10.0}
     with pytest.raises(ValueError, match="no sweep for method 'REINFORCE' on task 'pong'"):
         experiments.sweep_choice("chung2021map", "REINFORCE", "pong", fake.__getitem__)
