@@ -311,6 +311,9 @@ BASELINE_CHOICES = {  # (paper, method, task short name) -> (learning-rate scale
     ("chung2022weightmax", "STE backprop", "multiplexer"): (1.0, 1.0),
     ("chung2022weightmax", "REINFORCE", "multiplexer"): (3.0, 1.0),
     ("chung2022weightmax", "Backprop", "multiplexer"): (0.3, 1.0),
+    ("chung2022weightmax", "REINFORCE", "lunarlander"): (0.3, 1.0),
+    ("chung2022weightmax", "STE backprop", "lunarlander"): (3.0, 1.0),
+    ("chung2022weightmax", "Backprop", "lunarlander"): (1.0, 1.0),
 }
 REGISTRY.update({e.name: e for e in (
     baseline(REGISTRY[f"map_{task}"], method, scale, explore) if paper == "chung2021map"
