@@ -349,8 +349,8 @@ def sweep_rows(paper: str, load) -> list:
         returns = load(e.name)
         setting = (e.params["lr_scale"], e.params.get("explore", 1.0))
         first = e.name in FIRST_SWEEP
-        rows.append({"task": e.task, "method": e.method, "experiment": e.name, "scale": e.params["lr_scale"],
-                     "grid": "first" if first else "used",
+        rows.append({"task": e.task, "method": e.method, "experiment": e.name, "scale": setting[0],
+                     "explore": setting[1], "grid": "first" if first else "used",
                      "average return": None if returns is None else float(returns.mean()),
                      "chosen": not first and BASELINE_CHOICES.get((paper, e.method, short_name(e.task))) == setting})
     return rows

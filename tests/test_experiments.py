@@ -194,6 +194,7 @@ def test_the_first_sweep_is_shown_but_never_chosen():
     assert rows["sweep_acrobot_reinforce_x0.3"]["grid"] == "first" and not rows["sweep_acrobot_reinforce_x0.3"]["chosen"]
     assert rows["sweep_acrobot_reinforce_fast_x0.3"]["grid"] == "used" and rows["sweep_acrobot_reinforce_fast_x0.3"]["chosen"]
     assert {r["experiment"] for r in rows.values() if r["grid"] == "first"} == experiments.FIRST_SWEEP
+    assert [rows[f"sweep_acrobot_thomas_fast_x0.3{p}"]["explore"] for p in ("", "_p0.25", "_p0.75")] == [0.5, 0.25, 0.75]
 
 
 def test_the_extra_acrobot_runs_are_map_acrobot_with_new_seeds():
