@@ -117,6 +117,8 @@ class PairedTeams:
 
     def learn(self, delta, t, mask):
         """Algorithm 2, line 14, for both teams: ``W^l <- W^l + alpha_l * delta * z^l`` on the rows in ``mask``."""
+        if not mask.any():  # most steps end no episode: skip the products
+            return
         rates = [schedule(t) for team in self.schedules for schedule in team]
         self.opt.step([torch.cat([delta, delta]).unsqueeze(1) * self.trace], rates, torch.cat([mask, mask]))
 

@@ -53,6 +53,8 @@ class Traced:
 
     def learn(self, delta, t, mask):
         """``W^l <- W^l + alpha_l * delta * z^l`` for the runs in ``mask``."""
+        if not mask.any():  # most steps end no episode: skip the products
+            return
         self.opt.step([per_run(delta, z) * z for z in self.traces], layer_rates(self.schedules, t), mask)
 
 
