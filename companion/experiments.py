@@ -289,7 +289,7 @@ REGISTRY["map_acrobot_more_runs"] = replace(REGISTRY["map_acrobot"], name="map_a
 
 # the Thomas (2011) baseline's best scale at exploring probability 0.5 (the sweep's first stage), per task;
 # tests/test_provenance.py checks each against the stored sweep
-THOMAS_SCALES = {"acrobot": 0.3, "cartpole": 0.3, "mountaincar": 0.03}
+THOMAS_SCALES = {"acrobot": 0.3, "cartpole": 0.3, "mountaincar": 0.03, "lunarlander": 0.1}
 REGISTRY.update({e.name: e for task, scale in THOMAS_SCALES.items() for e in thomas_sweep(REGISTRY[f"map_{task}"], scale)})
 
 # the baselines' settings chosen from the stored sweep (best average return over all episodes,
