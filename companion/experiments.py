@@ -306,6 +306,7 @@ BASELINE_CHOICES = {  # (paper, method, task short name) -> (learning-rate scale
     ("chung2021map", "REINFORCE with Thomas (2011)", "mountaincar"): (0.03, 0.5),
     ("chung2021map", "REINFORCE", "lunarlander"): (1.0, 1.0),
     ("chung2021map", "Backprop", "lunarlander"): (0.3, 1.0),
+    ("chung2021map", "REINFORCE with Thomas (2011)", "lunarlander"): (0.1, 0.5),
     ("chung2022weightmax", "REINFORCE", "acrobot"): (3.0, 1.0),
     ("chung2022weightmax", "STE backprop", "acrobot"): (3.0, 1.0),
     ("chung2022weightmax", "Backprop", "acrobot"): (0.03, 1.0),
