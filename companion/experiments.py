@@ -110,7 +110,8 @@ SWEEP_EXTENDED = {
     ("chung2022weightmax", "cartpole", "REINFORCE"): (10.0, 30.0, 100.0),
     ("chung2022weightmax", "cartpole", "STE backprop"): (10.0,), ("chung2022weightmax", "cartpole", "Backprop"): (0.1,),
     ("chung2022weightmax", "multiplexer", "REINFORCE"): (10.0,), ("chung2022weightmax", "multiplexer", "Backprop"): (0.1,),
-    ("chung2022weightmax", "lunarlander", "REINFORCE"): (0.1,), ("chung2022weightmax", "lunarlander", "STE backprop"): (10.0,),
+    ("chung2022weightmax", "lunarlander", "REINFORCE"): (0.1,),
+    ("chung2022weightmax", "lunarlander", "STE backprop"): (10.0,),
 }
 SWEEP_EXPLORE = 0.5
 SWEEP_EPISODES = {"lunarlander": 300, "mountaincar": 100}  # shorter sweeps where episodes are long
@@ -290,7 +291,8 @@ REGISTRY["map_acrobot_more_runs"] = replace(REGISTRY["map_acrobot"], name="map_a
 # the Thomas (2011) baseline's best scale at exploring probability 0.5 (the sweep's first stage), per task;
 # tests/test_provenance.py checks each against the stored sweep
 THOMAS_SCALES = {"acrobot": 0.3, "cartpole": 0.3, "mountaincar": 0.03, "lunarlander": 0.1}
-REGISTRY.update({e.name: e for task, scale in THOMAS_SCALES.items() for e in thomas_sweep(REGISTRY[f"map_{task}"], scale)})
+REGISTRY.update({e.name: e for task, scale in THOMAS_SCALES.items()
+                 for e in thomas_sweep(REGISTRY[f"map_{task}"], scale)})
 
 # the baselines' settings chosen from the stored sweep (best average return over all episodes,
 # as the paper chose); tests/test_provenance.py checks every choice against the stored sweep
