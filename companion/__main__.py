@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import bench, store
 from .experiments import REGISTRY
-from .reproduce import reproduce, verify
+from .reproduce import parallel_wall_time, reproduce, verify
 
 
 def status(name: str, root: Path) -> str:
@@ -31,8 +31,9 @@ def main(argv=None) -> int:
     b.add_argument("--runs", type=int, nargs="+", default=[1, 10, 100], help="numbers of runs (default 1 10 100)")
     b.add_argument("--learners", nargs="+", default=list(bench.LEARNERS), choices=list(bench.LEARNERS))
     b.add_argument("--json", metavar="PATH", help="also write the rows and the machine as JSON")
-    commands.add_parser("list", help="the registry's experiments and what is stored").add_argument(
-        "--root", type=Path, default=store.RESULTS, help="results folder (default: results/)")
+    ls = commands.add_parser("list", help="the registry's experiments and what is stored")
+    ls.add_argument("--root", type=Path, default=store.RESULTS, help="results folder (default: results/)")
+    ls.add_argument("--jobs", type=int, default=2, help="cores to estimate reproduce --all's wall time for (default 2)")
     r = commands.add_parser("reproduce", help="run experiments into the results store (resumable)")
     r.add_argument("names", nargs="*", help="experiment names (see list)")
     r.add_argument("--all", action="store_true", help="every experiment of the registry")
@@ -51,10 +52,16 @@ def main(argv=None) -> int:
         for name, exp in REGISTRY.items():
             print(f"{name:{width}s} {exp.task:25s} {exp.method:29s} {exp.runs:3d} runs x {exp.length:6d}  "
                   f"{status(name, args.root)}")
-        seconds = [json.loads(meta.read_text())["wall_time_s"] for name in REGISTRY
-                   if (meta := store.result_paths(name, args.root)[1]).exists()]
-        print(f"stored: {len(seconds)} of {len(REGISTRY)} experiments, {sum(seconds) / 3600:.1f} hours of compute "
-              "(the sum of the measured wall times of their groups of runs)")
+        metas = [json.loads(meta.read_text()) for name in REGISTRY
+                 if (meta := store.result_paths(name, args.root)[1]).exists()]
+        groups = []  # seconds per group of runs (a result stores the sum over its groups)
+        for m in metas:
+            n = len(REGISTRY[m["name"]].groups(m["runs"]))
+            groups += [m["wall_time_s"] / n] * n
+        print(f"stored: {len(metas)} of {len(REGISTRY)} experiments, {sum(groups) / 3600:.1f} hours of compute "
+              "(the sum of the measured wall times of their groups of runs); reproduce --all --jobs "
+              f"{args.jobs} would take about {parallel_wall_time(groups, args.jobs) / 3600:.1f} hours to regenerate "
+              "them (those group times handed out in registry order)")
     if args.command == "reproduce":
         names = list(REGISTRY) if args.all else args.names
         if not names:

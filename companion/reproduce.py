@@ -8,6 +8,7 @@ once; an interrupted call loses only the groups in flight and the next call resu
 """
 from __future__ import annotations
 
+import heapq
 import json
 import time
 from datetime import datetime, timezone
@@ -79,6 +80,17 @@ def reproduce(names, runs=None, length=None, jobs: int = 1, root=store.RESULTS, 
         if open_groups[exp.name] == 0:
             paths[exp.name] = _assemble(exp, runs or exp.runs, length or exp.length, root)
     return [paths[exp.name] for exp in exps]
+
+
+def parallel_wall_time(seconds, jobs: int) -> float:
+    """Wall time of independent groups that take ``seconds`` each when handed out in order to
+    ``jobs`` workers, each to the first worker that is free (as ``joblib.Parallel`` dispatches)."""
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    free = [0.0] * jobs  # when each worker is next free
+    for s in seconds:
+        heapq.heapreplace(free, free[0] + s)
+    return max(free)
 
 
 def _assemble(exp: Experiment, runs: int, length: int, root):

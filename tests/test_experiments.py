@@ -105,6 +105,7 @@ def test_cli_list_and_reproduce(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "reinforce_multiplexer" in out and "stored (not paper scale: 2 runs x 2), 0 min of compute" in out
     assert "map_cartpole" in out and f"stored: 1 of {len(experiments.REGISTRY)} experiments, 0.0 hours" in out
+    assert "reproduce --all --jobs 2 would take about 0.0 hours to regenerate them" in out
     assert main(["verify", "--root", str(tmp_path)]) == 0
     assert "reinforce_multiplexer: config hash matches; 100% of" in capsys.readouterr().out
 
@@ -202,3 +203,10 @@ def test_the_extra_acrobot_runs_are_map_acrobot_with_new_seeds():
     assert {k: v for k, v in more.config().items() if base.config()[k] != v}.keys() == {"name", "figure", "runs", "seed"}
     seeds = lambda exp: {runner.group_seed(exp, first) for first, _ in exp.groups()}  # noqa: E731
     assert len(seeds(more)) == 6 and not seeds(more) & seeds(base)
+
+
+def test_parallel_wall_time_hands_groups_to_the_first_free_worker():
+    assert reproduce.parallel_wall_time([3, 3, 2, 2, 2], 2) == 7  # 3 | 3, then 5 | 5, then 7
+    assert reproduce.parallel_wall_time([1, 2, 3], 1) == 6 and reproduce.parallel_wall_time([5, 1, 1, 1], 3) == 5
+    with pytest.raises(ValueError, match="jobs must be a positive integer, got 0"):
+        reproduce.parallel_wall_time([1.0], 0)
