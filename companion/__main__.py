@@ -24,29 +24,44 @@ def status(name: str, root: Path) -> str:
     return f"stored{scale}, {meta['wall_time_s'] / 60:.0f} min of compute"
 
 
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return int(text)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m companion", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     b = commands.add_parser("bench", help="run-steps per second of every learner at several numbers of runs")
-    b.add_argument("--runs", type=int, nargs="+", default=[1, 10, 100], help="numbers of runs (default 1 10 100)")
+    b.add_argument("--runs", type=positive_int, nargs="+", default=[1, 10, 100], help="numbers of runs (default 1 10 100)")
     b.add_argument("--learners", nargs="+", default=list(bench.LEARNERS), choices=list(bench.LEARNERS))
     b.add_argument("--json", metavar="PATH", help="also write the rows and the machine as JSON")
     ls = commands.add_parser("list", help="the registry's experiments and what is stored")
     ls.add_argument("--root", type=Path, default=store.RESULTS, help="results folder (default: results/)")
-    ls.add_argument("--jobs", type=int, default=2, help="cores to estimate reproduce --all's wall time for (default 2)")
+    ls.add_argument("--jobs", type=positive_int, default=2, help="cores to estimate reproduce --all's wall time for (default 2)")
     r = commands.add_parser("reproduce", help="run experiments into the results store (resumable)")
     r.add_argument("names", nargs="*", help="experiment names (see list)")
     r.add_argument("--all", action="store_true", help="every experiment of the registry")
-    r.add_argument("--runs", type=int, help="override the number of runs (marks the result as not paper scale)")
-    r.add_argument("--episodes", type=int, help="override episodes (batches) per run (not paper scale)")
-    r.add_argument("--jobs", type=int, default=1, help="groups of runs to compute in parallel (default 1)")
+    r.add_argument("--runs", type=positive_int, help="override the number of runs (marks the result as not paper scale)")
+    r.add_argument("--episodes", type=positive_int, help="override episodes (batches) per run (not paper scale)")
+    r.add_argument("--jobs", type=positive_int, default=1, help="groups of runs to compute in parallel (default 1)")
     r.add_argument("--no-compile", action="store_true", help="do not compile the settling loop")
     r.add_argument("--root", type=Path, default=store.RESULTS, help="results folder (default: results/)")
     v = commands.add_parser("verify", help="check stored results against the registry and replay their beginnings")
     v.add_argument("names", nargs="*", help="experiment names (default: every stored result)")
     v.add_argument("--root", type=Path, default=store.RESULTS, help="results folder (default: results/)")
     args = parser.parse_args(argv)
+    try:
+        run(args)
+    except (ValueError, FileNotFoundError, store.StaleResult) as err:  # bad input: a message, not a traceback
+        print(f"python -m companion {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
 
+
+def run(args) -> None:
+    """Carry out one parsed command."""
     if args.command == "list":
         width = max(map(len, REGISTRY))
         for name, exp in REGISTRY.items():
@@ -65,7 +80,7 @@ def main(argv=None) -> int:
     if args.command == "reproduce":
         names = list(REGISTRY) if args.all else args.names
         if not names:
-            parser.error("reproduce needs experiment names or --all")
+            raise ValueError("reproduce needs experiment names or --all")
         for path in reproduce(names, args.runs, args.episodes, args.jobs, args.root, not args.no_compile):
             print(f"stored {path}")
     if args.command == "verify":
@@ -82,7 +97,6 @@ def main(argv=None) -> int:
         if args.json:
             with open(args.json, "w") as f:
                 json.dump({"machine": bench.machine(), "rows": rows}, f, indent=1)
-    return 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ and 3 and the authors' configuration files).
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
@@ -448,5 +449,8 @@ def weight_max_rows() -> list:
 
 def get(name: str) -> Experiment:
     if name not in REGISTRY:
-        raise ValueError(f"experiment name must be one of {sorted(REGISTRY)}, got {name!r}")
+        close = difflib.get_close_matches(name, REGISTRY, n=3)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise ValueError(f"experiment name must be one of the {len(REGISTRY)} names `python -m companion list` "
+                         f"shows, got {name!r}{hint}")
     return REGISTRY[name]

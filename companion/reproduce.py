@@ -24,6 +24,11 @@ from .runner import group_seed, run_group
 REPLAY = {"actor_critic": 3, "single_step": 20}  # episodes / batches replayed by verify
 
 
+def _check_jobs(jobs):
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+
+
 def _check_override(name: str, value, what: str):
     if value is not None and (not isinstance(value, int) or value < 1):
         raise ValueError(f"{what} must be a positive integer or None, got {value!r} (experiment {name})")
@@ -59,6 +64,7 @@ def reproduce(names, runs=None, length=None, jobs: int = 1, root=store.RESULTS, 
     ``runs`` / ``length`` override the paper's numbers (the result is then marked as not paper
     scale and may not replace a paper-scale one). Returns the paths of the stored results.
     """
+    _check_jobs(jobs)
     exps = [get(name) for name in names]
     for exp in exps:
         _check_override(exp.name, runs, "runs")
@@ -85,8 +91,7 @@ def reproduce(names, runs=None, length=None, jobs: int = 1, root=store.RESULTS, 
 def parallel_wall_time(seconds, jobs: int) -> float:
     """Wall time of independent groups that take ``seconds`` each when handed out in order to
     ``jobs`` workers, each to the first worker that is free (as ``joblib.Parallel`` dispatches)."""
-    if not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    _check_jobs(jobs)
     free = [0.0] * jobs  # when each worker is next free
     for s in seconds:
         heapq.heapreplace(free, free[0] + s)

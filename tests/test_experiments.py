@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import pytest
@@ -16,8 +17,8 @@ def test_every_registry_entry_builds_and_hashes_its_config():
     assert exp.groups() == [(0, 5), (5, 5)] and exp.groups(7) == [(0, 5), (5, 2)]
     changed = experiments.Experiment(**{**exp.config(), "params": {**exp.params, "gamma": 0.99}})
     assert changed.config_hash() != exp.config_hash()
-    with pytest.raises(ValueError, match="experiment name must be one of .* got 'map_pong'"):
-        experiments.get("map_pong")
+    with pytest.raises(ValueError, match="experiment name must be one of the .* got .chess.$"):
+        experiments.get("chess")
 
 
 def test_a_group_does_not_depend_on_the_other_groups_or_the_length():
@@ -96,6 +97,8 @@ def test_a_small_run_never_replaces_a_paper_scale_result(tmp_path):
     assert npz.read_bytes() == before
     with pytest.raises(ValueError, match="runs must be a positive integer or None, got 0"):
         reproduce.reproduce(["backprop_multiplexer"], runs=0, root=tmp_path, compile=False, progress=False)
+    with pytest.raises(ValueError, match="jobs must be a positive integer, got 0"):
+        reproduce.reproduce(["backprop_multiplexer"], jobs=0, root=tmp_path, compile=False, progress=False)
 
 
 def test_cli_list_and_reproduce(tmp_path, capsys):
@@ -210,3 +213,23 @@ def test_parallel_wall_time_hands_groups_to_the_first_free_worker():
     assert reproduce.parallel_wall_time([1, 2, 3], 1) == 6 and reproduce.parallel_wall_time([5, 1, 1, 1], 3) == 5
     with pytest.raises(ValueError, match="jobs must be a positive integer, got 0"):
         reproduce.parallel_wall_time([1.0], 0)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["reproduce", "map_cartpol"], "experiment name must be one of the .* got 'map_cartpol'; did you mean map_cartpole"),
+    (["reproduce"], "reproduce needs experiment names or --all"),
+    (["verify", "map_cartpole"], "no stored result for 'map_cartpole' in .*: run `python -m companion reproduce"),
+])
+def test_cli_answers_bad_input_with_a_message_and_stores_nothing(argv, message, tmp_path, capsys):
+    assert main(argv + ["--root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert re.search(f"python -m companion {argv[0]}: error: {message}", err) and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv", [["list", "--jobs", "0"], ["reproduce", "map_cartpole", "--jobs", "-1"],
+                                  ["reproduce", "map_cartpole", "--runs", "two"], ["bench", "--runs", "0"]])
+def test_cli_refuses_counts_that_are_not_positive_integers(argv, capsys):
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert f"must be a positive integer, got '{argv[-1]}'" in capsys.readouterr().err
