@@ -1,5 +1,8 @@
 """Throughput of the learners: run-steps per second (runs x environment steps / s, learning included).
 
+Seconds are the CPU time of this one-threaded process, so a figure does not depend on what else
+the machine runs (on an idle machine it equals the wall time).
+
 The authors' MAP Propagation actor-critic steps CartPole-v1 about 590 times a second per run
 on one core of the project's machines; every row is compared with that figure.
 """
@@ -35,9 +38,9 @@ def _actor_critic(steps_n: int, fused: bool, compile: bool, actor_kind: str = "t
         cfg = ActorCriticConfig([1e-2, 1e-5, 1e-6], [2e-2, 2e-5, 2e-6], 0.95, 0.95, steps=steps_n,
                                 actor_kind=actor_kind, critic_kind=critic_kind)
         envs = RunEnvs("CartPole-v1", runs, seed=0)
-        start = time.perf_counter()
+        start = time.process_time()
         train_actor_critic(actor, critic, envs, steps, cfg, seed=3, fused=fused, compile=compile, max_steps=steps)
-        return runs * steps / (time.perf_counter() - start)
+        return runs * steps / (time.process_time() - start)
     return run
 
 
@@ -46,9 +49,9 @@ def _single_step(learner: str):
         task = Multiplexer(5)
         net = init_network([task.n_inputs, 64, 32, 2], [Normal("softplus", 0.3), Normal("softplus", 1.0), Softmax(1.0)],
                            runs, seed=0)
-        start = time.perf_counter()
+        start = time.process_time()
         train_single_step(net, task, learner, batches, 128, [4e-2, 4e-5, 4e-6])
-        return runs * batches * 128 / (time.perf_counter() - start)
+        return runs * batches * 128 / (time.process_time() - start)
     return run
 
 

@@ -8,6 +8,8 @@ and the settling loop is a pure function that ``torch.compile`` can fuse.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 
 from .network import DTYPE, Layer
@@ -24,22 +26,52 @@ def output_dz(z, out_units, outputs, runs, widths):
     return torch.cat([torch.nn.functional.pad(d, (0, z.shape[-1] - d.shape[-1])) for d in dz])
 
 
-def settle_steps(hidden, mean_first, layers, back, var, rate, out_units, outputs, runs, widths, steps: int):
+def row_matmul(x, w):
+    """``x w`` for every row, ``(R, 1, n) x (R, n, m)``, as a broadcast product summed over ``n``.
+
+    Compiled, this fuses into the generated loops; for these tiny matrices that is faster than
+    a call to ``bmm`` per product (eagerly it is slower: ``python -m companion bench``).
+    """
+    return (x.transpose(1, 2) * w).sum(1, keepdim=True)
+
+
+def settle_steps(hidden, mean_first, layers, back, var, rate, out_units, outputs, runs, widths, steps: int,
+                 matmul=torch.bmm):
     """Eq. (8) of [MAP], ``steps`` times, on the stacked hidden layers of :class:`PairedTeams`.
 
     The arithmetic of :func:`companion.rules.energy_gradient`: ``errors`` are ``(h - mu) / var``
     (minus the gradient from below), the feedback is ``dz^{l+1} (W^{l+1})^T`` with the
-    transposes ``back`` made once. A pure function of tensors, so ``torch.compile`` can fuse it.
+    transposes ``back`` made once; ``matmul`` multiplies ``(R, 1, n)`` by ``(R, n, m)``. A pure
+    function of tensors, so ``torch.compile`` can fuse it.
     """
     above = layers[1:]
+    preact = lambda layer, h: matmul(h, layer.weight) + layer.bias.unsqueeze(1)  # noqa: E731
     for _ in range(steps):
-        zs = [layer.preact(h) for layer, h in zip(above[:-1], hidden[:-1])]
+        zs = [preact(layer, h) for layer, h in zip(above[:-1], hidden[:-1])]
         means = [mean_first] + [layer.units.mean(z) for layer, z in zip(above, zs)]
         errors = [(h - mu) / v for h, mu, v in zip(hidden, means, var)]
         dzs = [e * layer.units.mean_slope(z) for layer, e, z in zip(above, errors[1:], zs)]
-        dzs.append(output_dz(layers[-1].preact(hidden[-1]), out_units, outputs, runs, widths))
-        hidden = [h - r * (e - torch.bmm(dz, w)) for h, r, e, dz, w in zip(hidden, rate, errors, dzs, back)]
+        dzs.append(output_dz(preact(layers[-1], hidden[-1]), out_units, outputs, runs, widths))
+        hidden = [h - r * (e - matmul(dz, w)) for h, r, e, dz, w in zip(hidden, rate, errors, dzs, back)]
     return hidden
+
+
+def settled_traces(trace, decay, fresh, state, hidden, layers, var, out_units, outputs, runs, widths):
+    """Algorithm 2, lines 16-19, after settling: the traces of both teams decay by ``decay`` (per
+    row; restarting where ``fresh``) and gain the settled log-probability gradients, the critic's
+    divided by ``A - mu_L`` (eq. 68). A pure function of tensors, like :func:`settle_steps`.
+    """
+    z_out = layers[-1].preact(hidden[-1])
+    dz_out = output_dz(z_out, out_units, outputs, runs, widths)
+    residual = outputs[1][..., 0] - out_units[1].mean(z_out[runs:, :, : widths[1]])[..., 0]  # A - mu_L
+    weight = torch.cat([torch.ones_like(residual), 1.0 / residual]).unsqueeze(-1)
+    grads, below = [], state
+    for layer, h, v in zip(layers, hidden, var):
+        z = layer.preact(below)
+        grads.extend(layer.weight_grads(below, (h - layer.units.mean(z)) / v * layer.units.mean_slope(z) * weight))
+        below = h
+    grads.extend(layers[-1].weight_grads(below, dz_out * weight))
+    return accumulate_traces([trace], [torch.cat([g.flatten(1) for g in grads], 1)], decay, fresh)[0]
 
 
 class PairedTeams:
@@ -56,9 +88,13 @@ class PairedTeams:
         check_settleable(actor)
         check_settleable(critic)
         check_critic(critic)
-        # compiled, the settling loop runs as generated C++ plus matrix products (needs a C++
-        # compiler; about 20 s once per process and network shape)
-        self.settle_steps = torch.compile(settle_steps, dynamic=False) if compile else settle_steps
+        # compiled, the settling loop and the traces run as generated C++ called from a C++
+        # wrapper (needs a C++ compiler; about 20 s once per process and network shape)
+        if compile:
+            jit = partial(torch.compile, dynamic=False, options={"cpp_wrapper": True})
+            self.settle_steps, self.settled_traces = jit(partial(settle_steps, matmul=row_matmul)), jit(settled_traces)
+        else:
+            self.settle_steps, self.settled_traces = settle_steps, settled_traces
         if actor.sizes[:-1] != critic.sizes[:-1] or any(
                 a.units.activation != c.units.activation for a, c in zip(actor.layers[:-1], critic.layers[:-1])):
             raise ValueError("actor and critic must share input and hidden widths and activations to be paired, "
@@ -133,19 +169,8 @@ class PairedTeams:
     def settle_and_trace(self, fresh):
         """Algorithm 2, lines 16-19, for both teams at once."""
         self.hidden = self._settle()
-        z_out = self.layers[-1].preact(self.hidden[-1])
-        dz_out = output_dz(z_out, self.out_units, self.outputs, self.runs, self.widths)
-        z_c = z_out[self.runs:, :, : self.widths[1]]
-        residual = self.outputs[1][..., 0] - self.out_units[1].mean(z_c)[..., 0]  # A - mu_L, eq. (68)
-        weight = torch.cat([torch.ones(self.runs, 1, dtype=DTYPE), 1.0 / residual]).unsqueeze(-1)
-        grads, below = [], self.state
-        for layer, h, v in zip(self.layers, self.hidden, self.var):
-            z = layer.preact(below)
-            grads.extend(layer.weight_grads(below, (h - layer.units.mean(z)) / v * layer.units.mean_slope(z) * weight))
-            below = h
-        grads.extend(self.layers[-1].weight_grads(below, dz_out * weight))
-        grad = torch.cat([g.flatten(1) for g in grads], 1)
-        self.trace = accumulate_traces([self.trace], [grad], self.decay, torch.cat([fresh, fresh]))[0]
+        self.trace = self.settled_traces(self.trace, self.decay, torch.cat([fresh, fresh]), self.state, self.hidden, self.layers, self.var,
+                                         self.out_units, self.outputs, self.runs, self.widths)
 
     def check_finite(self, t):
         check_finite([self.flat], t, self.runs)
