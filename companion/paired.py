@@ -30,7 +30,7 @@ def row_matmul(x, w):
     """``x w`` for every row, ``(R, 1, n) x (R, n, m)``, as a broadcast product summed over ``n``.
 
     Compiled, this fuses into the generated loops; for these tiny matrices that is faster than
-    a call to ``bmm`` per product (eagerly it is slower: ``python -m companion bench``).
+    a call to ``bmm`` per product. Eagerly it is slower, so the eager path keeps ``bmm``.
     """
     return (x.transpose(1, 2) * w).sum(1, keepdim=True)
 
@@ -169,8 +169,8 @@ class PairedTeams:
     def settle_and_trace(self, fresh):
         """Algorithm 2, lines 16-19, for both teams at once."""
         self.hidden = self._settle()
-        self.trace = self.settled_traces(self.trace, self.decay, torch.cat([fresh, fresh]), self.state, self.hidden, self.layers, self.var,
-                                         self.out_units, self.outputs, self.runs, self.widths)
+        self.trace = self.settled_traces(self.trace, self.decay, torch.cat([fresh, fresh]), self.state, self.hidden,
+                                         self.layers, self.var, self.out_units, self.outputs, self.runs, self.widths)
 
     def check_finite(self, t):
         check_finite([self.flat], t, self.runs)
