@@ -289,6 +289,13 @@ REGISTRY["map_sl_regression_n100"] = Experiment(**{
 REGISTRY["map_acrobot_more_runs"] = replace(REGISTRY["map_acrobot"], name="map_acrobot_more_runs",
                                             figure="slow-run check (Table 1)", runs=30, seed=1)
 
+# the authors' own "with traces" configuration on LunarLander: the synchronous rule with actor traces
+# (layer by layer from the top, no delay), on the seeds of wm_traces_lunarlander's first five runs (chapter 6)
+_traces = REGISTRY["wm_traces_lunarlander"]
+REGISTRY["wm_traces_config_lunarlander"] = replace(
+    _traces, name="wm_traces_config_lunarlander", figure="variant check (WM Fig 2)", runs=5,
+    params={**_traces.params, "actor_kind": "weight_max_topdown"})
+
 # the Thomas (2011) baseline's best scale at exploring probability 0.5 (the sweep's first stage), per task;
 # tests/test_provenance.py checks each against the stored sweep
 THOMAS_SCALES = {"acrobot": 0.3, "cartpole": 0.3, "mountaincar": 0.03, "lunarlander": 0.1}
