@@ -3,7 +3,7 @@
 Each experiment is split into groups of runs (``Experiment.group``). A group is an independent
 job: :func:`reproduce` hands the missing groups to ``joblib.Parallel``, so they spread over the
 machine's cores, or over a cluster with any joblib backend (for example dask's:
-``with joblib.parallel_backend("dask"): reproduce(...)``). A finished group is checkpointed at
+``with joblib.parallel_config(backend="dask"): reproduce(...)``). A finished group is checkpointed at
 once; an interrupted call loses only the groups in flight and the next call resumes.
 """
 from __future__ import annotations

@@ -67,6 +67,29 @@ def test_groups_run_in_parallel_through_joblib_processes(tmp_path):
     assert np.array_equal(a, store.load_arrays(serial / "backprop_multiplexer.npz")["returns"])
 
 
+def test_groups_go_to_the_configured_joblib_backend(tmp_path):
+    """A cluster engine plugs in as a joblib backend (dask registers one the same way): every group
+    is submitted to the backend in force, and the results equal a serial run's."""
+    from joblib import parallel_config, register_parallel_backend
+    from joblib._parallel_backends import ThreadingBackend
+    submitted = []
+
+    class Recording(ThreadingBackend):
+        def submit(self, func, callback=None):
+            submitted.append(func)
+            return super().submit(func, callback)
+
+    register_parallel_backend("recording", Recording)
+    with parallel_config(backend="recording"):
+        reproduce.reproduce(["reinforce_multiplexer", "backprop_multiplexer"], jobs=2, root=tmp_path, **SMOKE)
+    assert len(submitted) == 2  # one group of two runs per experiment
+    serial = tmp_path / "serial"
+    reproduce.reproduce(["reinforce_multiplexer", "backprop_multiplexer"], root=serial, **SMOKE)
+    for name in ("reinforce_multiplexer", "backprop_multiplexer"):
+        assert np.array_equal(store.load_arrays(tmp_path / f"{name}.npz")["returns"],
+                              store.load_arrays(serial / f"{name}.npz")["returns"])
+
+
 def test_stale_corrupted_and_tampered_results_are_refused(tmp_path):
     reproduce.reproduce(["reinforce_multiplexer"], root=tmp_path, **SMOKE)
     exp = experiments.get("reinforce_multiplexer")
