@@ -70,8 +70,7 @@ def test_groups_run_in_parallel_through_joblib_processes(tmp_path):
 def test_groups_go_to_the_configured_joblib_backend(tmp_path):
     """A cluster engine plugs in as a joblib backend (dask registers one the same way): every group
     is submitted to the backend in force, and the results equal a serial run's."""
-    from joblib import parallel_config, register_parallel_backend
-    from joblib._parallel_backends import ThreadingBackend
+    from joblib.parallel import ThreadingBackend, parallel_config, register_parallel_backend
     submitted = []
 
     class Recording(ThreadingBackend):
