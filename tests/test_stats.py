@@ -70,3 +70,20 @@ def test_bad_input_is_refused_before_compute():
         stats.compare_with_reported(np.ones((2, 3)), 0.0, 1.0)
     with pytest.raises(ValueError, match="df must be finite and positive, got 0"):
         stats.t_two_sided_p(1.0, 0)
+
+
+def test_curve_bands_use_the_sample_std():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from companion.plotting import mean_std_band
+
+    runs = np.array([[0.0, 1.0], [2.0, 3.0]])  # per point: mean 1 and 2, sample std sqrt(2)
+    fig, ax = plt.subplots()
+    mean_std_band(ax, np.arange(2), runs, "REINFORCE")
+    top = ax.collections[0].get_paths()[0].vertices[:, 1].max()
+    plt.close(fig)
+    assert top == pytest.approx(2 + math.sqrt(2))
+    with pytest.raises(ValueError, match=r"runs must have shape \(runs >= 2, points\), got \(1, 2\)"):
+        mean_std_band(ax, np.arange(2), runs[:1], "REINFORCE")
