@@ -106,7 +106,7 @@ def comparison_rows(load) -> list:
     rows = []
     for paper, method, task, (mean, std), name in reported_cells():
         returns = load(name)
-        row = {"paper": paper, "method": method, "task": task, "experiment": name}
+        row = {"source": paper, "method": method, "task": task, "experiment": name}
         if returns is None:
             rows.append({**row, "reading": "not stored"})
             continue
