@@ -21,7 +21,8 @@ from .units import Softmax
 
 # the force each action map of runner.ACTION_MAPS applies for the actor's output a
 ACTION_MAP_FORMULAS = {"authors": "clip(2a + 1, -1, 1)", "symmetric": "clip(a, -1, 1)"}
-TRACES_VARIANTS = {"weight_max_async": "asynchronous: every layer learns on every step, traces bridge the delay",
+TRACES_VARIANTS = {"weight_max_async":
+                   "asynchronous: every layer learns on every step, traces bridge the delay",
                    "weight_max_topdown": "synchronous (top-down within a step), actor traces added"}
 
 
@@ -76,12 +77,13 @@ def _gym() -> str:
     return "gymnasium " + ", ".join(stored_versions().get("gymnasium", ["?"]))
 
 
+TENTH = "[MAP] App. D: rates fall linearly to a tenth"
 SETTINGS = [
-    Setting("actor's output-layer end rate", "map_acrobot", "1e-07", "[MAP] App. D: rates fall linearly to a tenth",
+    Setting("actor's output-layer end rate", "map_acrobot", "1e-07", TENTH,
             "1e-08", _rate("map_acrobot", "actor_lr", True, 2),
             "the configuration made the reported numbers; the other layers' ends are a tenth in both",
             "not measured"),
-    Setting("actor's output-layer end rate", "map_cartpole", "1e-07", "[MAP] App. D: rates fall linearly to a tenth",
+    Setting("actor's output-layer end rate", "map_cartpole", "1e-07", TENTH,
             "1e-08", _rate("map_cartpole", "actor_lr", True, 2), "as on Acrobot", "not measured"),
     Setting("critic's third-layer rate", "map_lunarlander", "1e-06", "[MAP] Table 3", "1e-07",
             _rate("map_lunarlander", "critic_lr", False, 2), "the paper's table is the published setting",
@@ -112,7 +114,8 @@ SETTINGS = [
             "not measured"),
     Setting("hidden unit's reward", "wm_* (Weight Max)", "2 alpha dW . W", "[REVIEW] eq. (5)",
             "2 dW . W (no step size)", unit_reward_form,
-            "a constant factor mostly cancels in Adam's normalised step (not where rates decay, nor via its eps)",
+            "a constant factor mostly cancels in Adam's normalised step (not where rates decay, "
+            "nor via its eps)",
             "not measured"),
     Setting("Weight Max with traces", "wm_traces_*", TRACES_VARIANTS["weight_max_async"],
             "[WM], [REVIEW] Algorithms", TRACES_VARIANTS["weight_max_topdown"],
@@ -137,7 +140,8 @@ SETTINGS = [
 
 def follows(paper: str, config: str, ours: str) -> str:
     """Which source our value agrees with."""
-    sources = [name for name, value in (("paper text", paper), ("authors' configuration", config)) if value == ours]
+    named = (("paper text", paper), ("authors' configuration", config))
+    sources = [name for name, value in named if value == ours]
     return " and ".join(sources) or "neither (our choice)"
 
 
@@ -147,7 +151,8 @@ def departure_rows() -> list:
     for s in SETTINGS:
         ours = s.ours()
         rows.append({"setting": s.setting, "experiments": s.experiments,
-                     "paper text": f"{s.paper or '-'} ({s.paper_source})", "authors' configuration": s.config or "-",
-                     "ours": ours, "follows": follows(s.paper, s.config, ours), "departs from the paper": ours != s.paper,
+                     "paper text": f"{s.paper or '-'} ({s.paper_source})",
+                     "authors' configuration": s.config or "-", "ours": ours,
+                     "follows": follows(s.paper, s.config, ours), "departs from the paper": ours != s.paper,
                      "why": s.why, "effect measured": s.measured})
     return rows

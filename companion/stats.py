@@ -73,8 +73,8 @@ def compare_with_reported(per_run, reported_mean: float, reported_std: float, re
         raise ValueError(f"reported_std must be positive, got {reported_std!r}")
     mean, std = float(per_run.mean()), float(per_run.std(ddof=1))
     test = welch(mean, std, per_run.size, reported_mean, reported_std, reported_n)
-    return {"ours": mean, "ours std": std, "runs": per_run.size, "paper": reported_mean, "paper std": reported_std,
-            **test, "difference / paper std": test["difference"] / reported_std}
+    return {"ours": mean, "ours std": std, "runs": per_run.size, "paper": reported_mean,
+            "paper std": reported_std, **test, "difference / paper std": test["difference"] / reported_std}
 
 
 def reading(p: float, difference: float) -> str:
@@ -85,7 +85,8 @@ def reading(p: float, difference: float) -> str:
 
 
 def reported_cells() -> list:
-    """``(paper, method, task, (mean, std), experiment name)`` of every reported cell with its registry entry."""
+    """``(paper, method, task, (mean, std), experiment name)`` of every reported cell, with its
+    registry entry."""
     cells = []
     for paper, table, figure in (("chung2021map", REPORTED, "Fig 2, Table 1"),
                                  ("chung2022weightmax", REPORTED_WM, "WM Fig 2")):
@@ -93,8 +94,8 @@ def reported_cells() -> list:
             names = [e.name for e in REGISTRY.values()
                      if e.paper == paper and e.method == method and e.task == task and e.figure == figure]
             if len(names) != 1:
-                raise ValueError(f"reported cell ({method!r}, {task!r}) of {paper} should match one registry entry, "
-                                 f"found {names}")
+                raise ValueError(f"reported cell ({method!r}, {task!r}) of {paper} should match one registry "
+                                 f"entry, found {names}")
             cells.append((paper, method, task, cell, names[0]))
     return cells
 

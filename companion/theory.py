@@ -159,8 +159,8 @@ def _check_support(support, support_probs):
     support_probs = torch.as_tensor(support_probs, dtype=DTYPE)
     if support.dim() != 1 or support.shape != support_probs.shape or (support_probs < 0).any() \
             or not torch.isclose(support_probs.sum(), torch.tensor(1.0, dtype=DTYPE)):
-        raise ValueError(f"support_probs must be a probability for each value of support, got {support_probs.tolist()} "
-                         f"for {support.tolist()}")
+        raise ValueError(f"support_probs must be a probability for each value of support, got "
+                         f"{support_probs.tolist()} for {support.tolist()}")
     return support, support_probs
 
 
@@ -175,7 +175,8 @@ def noise_configurations(net, support, support_probs):
             raise ValueError(f"every hidden layer must be Normal to be reparameterised, got {layer.units!r}")
         n = layer.weight.shape[2]
         if len(support) ** n > 2**16:
-            raise ValueError(f"support**n must be at most 65536 configurations per layer, got {len(support)}**{n}")
+            raise ValueError(f"support**n must be at most 65536 configurations per layer, "
+                             f"got {len(support)}**{n}")
         index = torch.tensor(list(itertools.product(range(len(support)), repeat=n)))
         values.append(support[index])
         probs.append(support_probs[index].prod(-1))
@@ -248,7 +249,8 @@ def action_summed_gradient(net, task, samples: int, chunk: int, seed: int = 0):
     """
     check_chunks(samples, chunk)
     if samples // chunk < 2:
-        raise ValueError(f"samples must hold at least two chunks of {chunk} to estimate the error, got {samples!r}")
+        raise ValueError(f"samples must hold at least two chunks of {chunk} to estimate the error, "
+                         f"got {samples!r}")
     gen = torch.Generator().manual_seed(seed)
     out, sums, squares = net.layers[-1], None, None
     actions = configurations(out.units, out.weight.shape[2])
@@ -259,7 +261,8 @@ def action_summed_gradient(net, task, samples: int, chunk: int, seed: int = 0):
         params = [p.detach().clone().requires_grad_(True) for p in net.parameters()]
         values = _reparam_forward(params, net, state, noise)
         probs = out.units.probs(torch.baddbmm(params[-1].unsqueeze(1), values[-1], params[-2]))
-        rewards = torch.stack([task.reward(state, torch.full(state.shape[:2], k)) for k in range(len(actions))], -1)
+        rewards = torch.stack([task.reward(state, torch.full(state.shape[:2], k))
+                               for k in range(len(actions))], -1)
         grads = torch.autograd.grad((probs * rewards).sum(-1).mean(1).sum(), params[::2])
         flat = [g.reshape(net.runs, -1) for g in grads]
         sums = flat if sums is None else [s + g for s, g in zip(sums, flat)]

@@ -55,7 +55,8 @@ def test_comparison_rows_read_each_cell_strictly():
         return mean + 10 * std + std * spread if name.startswith("wm_") else None
 
     rows = {row["experiment"]: row for row in stats.comparison_rows(load)}
-    assert rows["map_cartpole"]["reading"] == "no detectable difference" and abs(rows["map_cartpole"]["t"]) < 1e-9
+    assert rows["map_cartpole"]["reading"] == "no detectable difference"
+    assert abs(rows["map_cartpole"]["t"]) < 1e-9
     assert rows["wm_acrobot"]["reading"] == "ours higher" and rows["wm_acrobot"]["p"] < 0.001
     assert rows["wm_acrobot"]["difference / paper std"] == pytest.approx(10.0)
     assert rows["reinforce_cartpole"]["reading"] == "not stored"
