@@ -30,7 +30,8 @@ def summary(function) -> str:
 
 
 def hidden_unit_rule_rows() -> list:
-    """One row per rule of ``HIDDEN_UNIT_RULES``: what a hidden unit needs, its signal, its update, its cost."""
+    """One row per rule of ``HIDDEN_UNIT_RULES``: what a hidden unit needs, its signal, its update and
+    its cost."""
     return [{"rule": rule, "a hidden unit needs": needs,
              "its signal": "the global reward R" if signal is None else summary(signal),
              "its update": summary(update), "cost of an update": cost}
