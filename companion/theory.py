@@ -251,8 +251,10 @@ def action_summed_gradient(net, task, samples: int, chunk: int, seed: int = 0):
     if samples // chunk < 2:
         raise ValueError(f"samples must hold at least two chunks of {chunk} to estimate the error, "
                          f"got {samples!r}")
-    gen = torch.Generator().manual_seed(seed)
     out, sums, squares = net.layers[-1], None, None
+    if not isinstance(out.units, Softmax):
+        raise ValueError(f"the output layer must be a Softmax to sum over the actions, got {out.units!r}")
+    gen = torch.Generator().manual_seed(seed)
     actions = configurations(out.units, out.weight.shape[2])
     for _ in range(samples // chunk):
         state = task.sample(net.runs, chunk, gen)

@@ -43,9 +43,12 @@ def test_a_constant_added_to_the_reward_leaves_the_expectation_unchanged():
     assert not torch.allclose(other[0], exact[0])
 
 
-def test_noise_support_is_checked():
+def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="support_probs must be a probability for each value of support"):
         theory.noise_configurations(small_normal_net(), [-1.0, 1.0], [0.5, 0.6])
+    regression = init_network([3, 4, 1], [Normal("softplus", 0.3), Normal("linear", 1.0)], runs=1, seed=0)
+    with pytest.raises(ValueError, match="the output layer must be a Softmax to sum over the actions"):
+        theory.action_summed_gradient(regression, Multiplexer(1), samples=4, chunk=2)
 
 
 def test_action_summed_gradient_agrees_with_the_reparameterised_rule_within_mc_error():
