@@ -47,9 +47,12 @@ def running_average(values, window: int):
 
 
 def mean_std_band(ax, x, runs, label: str, color=None, **kw):
-    """Plot the mean over runs (axis 0) with a shaded band of +-1 standard deviation."""
+    """Plot the mean over runs (axis 0) with a shaded band of +-1 standard deviation over runs
+    (the sample std, ``ddof = 1``, as in every table of the book)."""
     runs = np.asarray(runs, dtype=float)
-    mean, std = runs.mean(0), runs.std(0)
+    if runs.ndim != 2 or runs.shape[0] < 2:
+        raise ValueError(f"runs must have shape (runs >= 2, points), got {runs.shape}")
+    mean, std = runs.mean(0), runs.std(0, ddof=1)
     line = ax.plot(x, mean, label=label, color=color, **kw)[0]
     ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.2, linewidth=0)
     return line

@@ -1,4 +1,5 @@
 """The Binder environment and the pip package must name the same dependencies."""
+import json
 import pathlib
 import re
 import tomllib
@@ -41,3 +42,11 @@ def test_torch_is_pinned_to_the_cpu_build_version():
     text = (ROOT / "pyproject.toml").read_text()
     assert '"torch==2.13.0"' in text
     assert "pytorch=2.13.0=cpu" in (ROOT / "environment.yml").read_text()
+
+
+def test_gymnasium_is_pinned_to_the_version_of_the_stored_results():
+    versions = {json.loads(p.read_text())["versions"]["gymnasium"] for p in (ROOT / "results").glob("*.json")}
+    assert len(versions) == 1, versions
+    version = versions.pop()
+    assert f'"gymnasium[box2d]=={version}"' in (ROOT / "pyproject.toml").read_text()
+    assert f"gymnasium={version}" in (ROOT / "environment.yml").read_text()
