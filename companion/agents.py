@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .network import DTYPE, sample, sample_deterministic_hidden
-from .optim import BlockAdam, as_schedules, layer_rates
+from .optim import BlockAdam, as_schedules, check_runs, layer_rates
 from .rules import (backprop_update, critic_update, map_update, reinforce_update, reparam_squared_error_grads,
                     ste_update, weight_max_update)
 from .paired import PairedTeams
@@ -56,6 +56,7 @@ def train_single_step(net, task, learner: str, batches: int, batch_size: int, lr
             raise ValueError(f"settle_steps applies to the MAP Propagation learners only, not to {learner!r}")
         update = partial(update.func, steps=settle_steps)
     schedules = as_schedules(lrs)
+    check_runs(schedules, net.runs, "lrs")
     gen = torch.Generator().manual_seed(seed)
     opt = BlockAdam(net.parameters())
     out_units = net.layers[-1].units
@@ -71,6 +72,9 @@ def train_single_step(net, task, learner: str, batches: int, batch_size: int, lr
     return rewards
 
 
+PER_RUN_SETTINGS = ("actor_lambda", "critic_lambda", "explore")  # settings a sweep may give one value per run
+
+
 @dataclass
 class ActorCriticConfig:
     """Settings of Algorithm 2 of [MAP] for an actor team and a critic team (Appendix C)."""
@@ -84,13 +88,27 @@ class ActorCriticConfig:
     actor_kind: str = "team"  # "team" (REINFORCE / MAP Prop), "weight_max", "ste" (Bernoulli teams) or "ann"
     critic_kind: str = "team"
     explore: float = 1.0  # probability that a hidden unit of a team actor explores (Thomas 2011 baseline)
+    # a sweep gives the lambdas and explore one value per run, and the rates per-run schedules
 
     def __post_init__(self):
+        for name in PER_RUN_SETTINGS:
+            if np.ndim(getattr(self, name)) > 0:
+                setattr(self, name, np.asarray(getattr(self, name), dtype=np.float64))
         kinds = {"actor_kind": ("team", "ann", "weight_max", "ste", "weight_max_async", "weight_max_topdown"),
                  "critic_kind": ("team", "ann")}
         for name, allowed in kinds.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+
+
+def check_per_run(cfg: ActorCriticConfig, runs: int) -> None:
+    """Every per-run setting of ``cfg`` (a sweep's) must give exactly one value per run."""
+    for name in ("actor_lrs", "critic_lrs"):
+        check_runs(as_schedules(getattr(cfg, name)), runs, name)
+    for name in PER_RUN_SETTINGS:
+        value = getattr(cfg, name)
+        if np.ndim(value) > 0 and np.shape(value) != (runs,):
+            raise ValueError(f"{name} must be a number or give one value per run ({runs}), got {len(value)} values")
 
 
 def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfig, seed: int = 0,
@@ -119,8 +137,9 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
     if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
         raise ValueError(f"max_steps must be a positive integer or None, got {max_steps!r}")
     runs = actor.runs
+    check_per_run(cfg, runs)
     gen = torch.Generator().manual_seed(seed)
-    if cfg.actor_kind == cfg.critic_kind == "team" and cfg.explore == 1 and fused:
+    if cfg.actor_kind == cfg.critic_kind == "team" and np.ndim(cfg.explore) == 0 and cfg.explore == 1 and fused:
         teams = PairedTeams(actor, critic, cfg, compile)
     else:
         actors = {"team": lambda: TeamActor(actor, cfg.steps, cfg.explore), "ann": lambda: ANNActor(actor),

@@ -42,6 +42,29 @@ class Experiment:
         return [(start, min(self.group, runs - start)) for start in range(0, runs, self.group)]
 
 
+# the settings a sweep may give each run its own value of (see runner.run_settings)
+SWEEPABLE = {"actor_critic": ("actor_lr", "critic_lr", "actor_lambda", "critic_lambda", "explore"),
+             "single_step": ("lr",)}
+
+
+def sweep_experiment(base: Experiment, name: str, settings: list, seeds_per_setting: int = 3, seed: int = 1,
+                     figure: str = "sensitivity sweep", group: int | None = None) -> Experiment:
+    """``base`` run at each of ``settings`` (dicts of sweepable settings that replace ``base``'s)
+    with ``seeds_per_setting`` runs each, as one experiment of ``len(settings) * seeds_per_setting``
+    runs: run ``r`` has setting ``r // seeds_per_setting``, so a group of runs mixes settings and
+    is still one batched computation. ``seed`` should differ from the final results' seeds."""
+    allowed = SWEEPABLE[base.kind]
+    if not settings or any(set(s) != set(settings[0]) or not set(s) <= set(allowed) for s in settings):
+        raise ValueError(f"settings must be a non-empty list of dicts with the same keys among {allowed}, "
+                         f"got {settings!r}")
+    if not isinstance(seeds_per_setting, int) or seeds_per_setting < 1:
+        raise ValueError(f"seeds_per_setting must be a positive integer, got {seeds_per_setting!r}")
+    runs = len(settings) * seeds_per_setting
+    params = {**base.params, "settings": [dict(s) for s in settings], "seeds_per_setting": seeds_per_setting}
+    return replace(base, name=name, figure=figure, params=params, runs=runs, seed=seed,
+                   group=group or min(runs, 5 * seeds_per_setting))
+
+
 def short_name(task: str) -> str:
     return task.split("-")[0].replace("Continuous", "").lower()
 

@@ -1,6 +1,7 @@
 """Adam with per-run state (gradient ascent) and linear learning-rate schedules."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -84,7 +85,12 @@ class BlockAdam:
         ]
 
     def step(self, grads, lrs, mask=None) -> None:
-        """One ascent step of every block with its rate in ``lrs``, for the rows where ``mask`` is set (default: all)."""
+        """One ascent step of every block with its rate in ``lrs``, for the rows where ``mask`` is set (default: all).
+
+        A block's rate is a number, or one rate per row of the block (a sweep whose runs differ in
+        learning rate): rows that share a rate step together, so each row steps exactly as it
+        would in a batch where every row had its rate.
+        """
         if len(lrs) != len(self.blocks):
             raise ValueError(f"lrs must have {len(self.blocks)} entries (one per block), got {len(lrs)}")
         if mask is not None and not mask.any():
@@ -95,26 +101,54 @@ class BlockAdam:
         for block, lr in zip(self.blocks, lrs):
             keep = [i for i, r in enumerate(block["rows"]) if on[r]]
             lists = block["lists"] + [block["steps"]]
-            if len(keep) < len(block["rows"]):
-                lists = [[x[i] for i in keep] for x in lists]
-            params, grads, m, v, steps = lists
-            torch._foreach_add_(steps, 1.0)
-            torch._fused_adam_(params, grads, m, v, [], steps, lr=lr, beta1=self.betas[0], beta2=self.betas[1],
-                               weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=True)
+            for rate, rows in rows_by_rate(lr, keep):
+                if len(rows) < len(block["rows"]):
+                    step_lists = [[x[i] for i in rows] for x in lists]
+                else:
+                    step_lists = lists
+                params, grads, m, v, steps = step_lists
+                torch._foreach_add_(steps, 1.0)
+                torch._fused_adam_(params, grads, m, v, [], steps, lr=rate, beta1=self.betas[0], beta2=self.betas[1],
+                                   weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=True)
+
+
+def rows_by_rate(lr, rows) -> list:
+    """``(rate, rows)`` pairs: the ``rows`` of a block grouped by their rate in ``lr`` (a number, or
+    one rate per row of the block), in order of first appearance."""
+    if np.ndim(lr) == 0:
+        return [(float(lr), rows)] if rows else []
+    groups = {}
+    for i in rows:
+        groups.setdefault(float(lr[i]), []).append(i)
+    return list(groups.items())
 
 
 class LinearSchedule:
-    """A rate interpolated linearly from ``start`` to ``end`` over ``steps`` steps, then held."""
+    """A rate interpolated linearly from ``start`` to ``end`` over ``steps`` steps, then held.
 
-    def __init__(self, start: float, end: float | None = None, steps: int = 0):
+    ``start`` and ``end`` are numbers, or one rate per run (a sweep): the schedule then gives
+    an array of per-run rates, each computed exactly as a number's would be.
+    """
+
+    def __init__(self, start, end=None, steps: int = 0):
         end = start if end is None else end
-        if start < 0 or end < 0:
-            raise ValueError(f"learning rates must be non-negative, got start={start!r}, end={end!r}")
+        per_run = np.ndim(start) > 0 or np.ndim(end) > 0
+        start, end = (np.asarray(x, dtype=np.float64) for x in (start, end))
+        if start.ndim > 1 or end.ndim > 1 or (start.ndim and end.ndim and start.shape != end.shape):
+            raise ValueError(f"start and end must be numbers or equally long lists of per-run rates, "
+                             f"got start={start.tolist()!r}, end={end.tolist()!r}")
+        if not (np.isfinite(start).all() and np.isfinite(end).all() and (start >= 0).all() and (end >= 0).all()):
+            raise ValueError(f"learning rates must be non-negative and finite, got start={start.tolist()!r}, "
+                             f"end={end.tolist()!r}")
         if steps < 0:
             raise ValueError(f"steps must be non-negative, got {steps!r}")
-        self.start, self.end, self.steps = float(start), float(end), int(steps)
+        if per_run:
+            self.start, self.end = np.broadcast_arrays(start, end)
+        else:
+            self.start, self.end = float(start), float(end)
+        self.steps = int(steps)
 
-    def __call__(self, t: int) -> float:
+    def __call__(self, t: int):
         if self.steps == 0:
             return self.end
         frac = min(t / self.steps, 1.0)
@@ -124,6 +158,13 @@ class LinearSchedule:
 def as_schedules(lrs) -> list:
     """One :class:`LinearSchedule` per layer; a plain number is a constant rate."""
     return [lr if isinstance(lr, LinearSchedule) else LinearSchedule(lr) for lr in lrs]
+
+
+def check_runs(schedules, runs: int, name: str) -> None:
+    """Per-run schedules (a sweep's) must give exactly one rate per run."""
+    for i, s in enumerate(schedules):
+        if np.ndim(s.start) and len(s.start) != runs:
+            raise ValueError(f"{name}[{i}] must be a rate or give one rate per run ({runs}), got {len(s.start)} rates")
 
 
 def layer_rates(schedules, t: int) -> list:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import partial
 
+import numpy as np
 import torch
 
 from .network import DTYPE, Layer
@@ -124,8 +125,9 @@ class PairedTeams:
         self.schedules = (as_schedules(cfg.actor_lrs), as_schedules(cfg.critic_lrs))
 
     def per_team(self, a, c):
-        """A per-row vector: ``a`` on the actor's rows, ``c`` on the critic's."""
-        return torch.cat([torch.full((self.runs,), float(a), dtype=DTYPE), torch.full((self.runs,), float(c), dtype=DTYPE)])
+        """A per-row vector: ``a`` on the actor's rows, ``c`` on the critic's (each a number or one value per run)."""
+        return torch.cat([torch.as_tensor(np.broadcast_to(np.asarray(x, dtype=np.float64), (self.runs,)).copy())
+                          for x in (a, c)])
 
     @staticmethod
     def _pad(a, c):

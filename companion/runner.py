@@ -1,6 +1,8 @@
 """Run one group of runs of a registry experiment: build its networks, environments and trainer."""
 from __future__ import annotations
 
+import numpy as np
+
 from .agents import ActorCriticConfig, train_actor_critic, train_single_step
 from .envs import RunEnvs
 from .experiments import Experiment
@@ -18,8 +20,29 @@ ACTION_MAPS = {
 
 
 def _schedules(spec):
+    """One :class:`LinearSchedule` per layer from ``[start per layer], [end per layer], steps``."""
     start, end, steps = spec
     return [LinearSchedule(a, b, steps) for a, b in zip(start, end)]
+
+
+def per_run_schedules(specs):
+    """One :class:`LinearSchedule` per layer with per-run rates, from one ``[start], [end], steps`` per run."""
+    if len({spec[2] for spec in specs}) != 1 or len({len(spec[0]) for spec in specs}) != 1:
+        raise ValueError(f"per-run schedules must share their steps and number of layers, got {specs!r}")
+    starts, ends = np.array([spec[0] for spec in specs]), np.array([spec[1] for spec in specs])
+    return [LinearSchedule(a, b, specs[0][2]) for a, b in zip(starts.T, ends.T)]
+
+
+def run_settings(exp: Experiment, first_run: int, runs: int) -> dict:
+    """The settings of a sweep that differ from run to run, for runs ``first_run ..``: each swept
+    key -> one value per run (run ``r`` has setting ``r // seeds_per_setting``); empty for an
+    experiment that is not a sweep."""
+    settings = exp.params.get("settings")
+    if not settings:
+        return {}
+    per_setting = exp.params["seeds_per_setting"]
+    rows = [settings[r // per_setting] for r in range(first_run, first_run + runs)]
+    return {key: [row[key] for row in rows] for key in settings[0]}
 
 
 def group_seed(exp: Experiment, first_run: int) -> int:
@@ -27,10 +50,10 @@ def group_seed(exp: Experiment, first_run: int) -> int:
     return run_seeds(exp.seed, first_run // exp.group + 1)[-1]
 
 
-def _actor_critic_group(exp, runs, seed, length, on_episode, compile, networks=None):
+def _actor_critic_group(exp, runs, seed, length, on_episode, compile, networks=None, per_run=None):
     """Train one group of an actor-critic experiment; ``networks`` (a dict), when given, receives
-    the trained ``actor`` and ``critic`` and the ``envs``."""
-    p = exp.params
+    the trained ``actor`` and ``critic`` and the ``envs``; ``per_run`` holds a sweep's per-run settings."""
+    p, per_run = exp.params, per_run or {}
     envs = RunEnvs(exp.task, runs, seed=seed + 2, reward_clip=p["reward_clip"])
     sizes = [envs.n_obs, *p["hidden"]]
     hidden = lambda var, act=p["activation"]: [Normal(act, v) for v in var]  # noqa: E731
@@ -42,10 +65,12 @@ def _actor_critic_group(exp, runs, seed, length, on_episode, compile, networks=N
     actor = init_network(sizes + [width], actor_hidden + [out], runs, seed=seed, bias_range=p.get("bias_range", 0.0))
     critic = init_network(sizes + [1], hidden(p["critic_var"][:-1]) + [Normal("linear", p["critic_var"][-1])],
                           runs, seed=seed + 1)
-    cfg = ActorCriticConfig(_schedules(p["actor_lr"]), _schedules(p["critic_lr"]), p["actor_lambda"],
-                            p["critic_lambda"], gamma=p["gamma"], steps=p["settle_steps"],
+    rates = {key: per_run_schedules(per_run[key]) if key in per_run else _schedules(p[key])
+             for key in ("actor_lr", "critic_lr")}
+    cfg = ActorCriticConfig(rates["actor_lr"], rates["critic_lr"], per_run.get("actor_lambda", p["actor_lambda"]),
+                            per_run.get("critic_lambda", p["critic_lambda"]), gamma=p["gamma"], steps=p["settle_steps"],
                             actor_kind=p.get("actor_kind", "team"), critic_kind=p.get("critic_kind", "team"),
-                            explore=p.get("explore", 1.0))
+                            explore=per_run.get("explore", p.get("explore", 1.0)))
     record = [e for e in p.get("record_episodes", ()) if e < length]
     out = train_actor_critic(actor, critic, envs, length, cfg, seed=seed + 3, action_map=ACTION_MAPS[p["action_map"]],
                              compile=compile, on_episode=on_episode, record_episodes=record)
@@ -54,8 +79,8 @@ def _actor_critic_group(exp, runs, seed, length, on_episode, compile, networks=N
     return {"returns": out[0], "states": out[1]} if record else {"returns": out}
 
 
-def _single_step_group(exp, runs, seed, length, on_episode, compile):
-    p = exp.params
+def _single_step_group(exp, runs, seed, length, on_episode, compile, per_run=None):
+    p, per_run = exp.params, per_run or {}
     if exp.task == "multiplexer-37":
         task, out = Multiplexer(5), Softmax(p["temperature"])
     elif exp.task == "multiplexer-20":  # [WM]: one Bernoulli output unit, its 0/1 read as the bit
@@ -68,7 +93,8 @@ def _single_step_group(exp, runs, seed, length, on_episode, compile):
         units = [Normal(p["activation"], v) for v in p["hidden_var"]] + [out]
     width = 1 if isinstance(out, Bernoulli) else task.n_actions
     net = init_network([task.n_inputs, *p["hidden"], width], units, runs, seed=seed, bias_range=p.get("bias_range", 0.0))
-    rewards = train_single_step(net, task, p["learner"], length, p["batch_size"], p["lr"], seed=seed + 1,
+    lrs = np.array(per_run["lr"]).T if "lr" in per_run else p["lr"]  # per layer: a rate, or one per run
+    rewards = train_single_step(net, task, p["learner"], length, p["batch_size"], lrs, seed=seed + 1,
                                 on_batch=on_episode, settle_steps=p.get("settle_steps"))
     return {"returns": rewards.numpy()}
 
@@ -85,7 +111,7 @@ def run_group(exp: Experiment, first_run: int, runs: int, length: int | None = N
     seed = group_seed(exp, first_run)
     runner = _actor_critic_group if exp.kind == "actor_critic" else _single_step_group
     try:
-        return runner(exp, runs, seed, length, on_episode, compile)
+        return runner(exp, runs, seed, length, on_episode, compile, per_run=run_settings(exp, first_run, runs))
     except FloatingPointError as err:
         raise FloatingPointError(f"experiment {exp.name}, runs {first_run}-{first_run + runs - 1}: {err}") from None
 
@@ -100,5 +126,6 @@ def trained_group(exp: Experiment, first_run: int, runs: int, length: int) -> tu
     if exp.kind != "actor_critic":
         raise ValueError(f"trained_group needs an actor-critic experiment, got {exp.name!r} of kind {exp.kind!r}")
     networks = {}
-    arrays = _actor_critic_group(exp, runs, group_seed(exp, first_run), length, None, False, networks)
+    arrays = _actor_critic_group(exp, runs, group_seed(exp, first_run), length, None, False, networks,
+                                 run_settings(exp, first_run, runs))
     return arrays["returns"], networks

@@ -10,6 +10,7 @@ first step (Algorithm 2, line 19); a MAP critic's traces are scaled by ``1 / (A 
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .network import DTYPE, sample, sample_deterministic_hidden, sample_exploring_some
@@ -32,6 +33,11 @@ def accumulate_traces(traces, grads, decay, fresh):
     return [per_run(keep, z) * z + g for z, g in zip(traces, grads)]
 
 
+def per_run_or_number(x):
+    """A setting that is a number, or one value per run (a sweep) as a float64 tensor of shape ``(R,)``."""
+    return float(x) if np.ndim(x) == 0 else torch.as_tensor(np.asarray(x, dtype=np.float64))
+
+
 def check_finite(params, t, runs):
     """Stop with a clear message if any run's weights are no longer finite (e.g. A = mu_L in eq. 68)."""
     bad = sorted({r % runs for p in params for r in (~torch.isfinite(p.flatten(1)).all(1)).nonzero()[:, 0].tolist()})
@@ -42,8 +48,8 @@ def check_finite(params, t, runs):
 class Traced:
     """One network's eligibility traces and Adam (Algorithm 2, lines 14 and 19)."""
 
-    def __init__(self, net, lrs, decay: float):
-        self.net, self.decay = net, decay
+    def __init__(self, net, lrs, decay):
+        self.net, self.decay = net, per_run_or_number(decay)
         self.schedules = as_schedules(lrs)
         self.opt = BlockAdam(net.parameters())
         self.traces = [torch.zeros_like(p) for p in net.parameters()]
@@ -62,16 +68,17 @@ class TeamActor:
     """A team of stochastic units: MAP Propagation with ``steps`` settling steps (0: global REINFORCE).
 
     With ``explore < 1`` each hidden unit explores only with that probability
-    (:func:`~companion.network.sample_exploring_some`, the Thomas (2011) baseline).
+    (:func:`~companion.network.sample_exploring_some`, the Thomas (2011) baseline); a sweep
+    gives one probability per run.
     """
 
-    def __init__(self, net, steps: int, explore: float = 1.0):
+    def __init__(self, net, steps: int, explore=1.0):
         if steps:
             check_settleable(net)
-        self.net, self.steps, self.explore = net, steps, explore
+        self.net, self.steps, self.explore = net, steps, per_run_or_number(explore)
 
     def act(self, state, generator):
-        if self.explore < 1:
+        if not isinstance(self.explore, float) or self.explore < 1:  # per-run probabilities always explore this way
             self.values = sample_exploring_some(self.net, state, self.explore, generator)
         else:
             self.values = sample(self.net, state, generator)
