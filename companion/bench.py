@@ -11,6 +11,7 @@ from __future__ import annotations
 import platform
 import time
 
+import numpy as np
 import torch
 
 from .agents import ActorCriticConfig, train_actor_critic, train_single_step
@@ -30,13 +31,22 @@ def cartpole_teams(runs: int):
     return actor, critic
 
 
-def _actor_critic(steps_n: int, fused: bool, compile: bool, actor_kind: str = "team", critic_kind: str = "team"):
+SWEEP_RATES = np.logspace(-4, -2, 20)  # the batched sweep's 20 settings: one Adam rate per network
+
+
+def _actor_critic(steps_n: int, fused: bool, compile: bool, actor_kind: str = "team", critic_kind: str = "team",
+                  sweep: bool = False):
     def run(runs: int, steps: int) -> float:
         actor, critic = cartpole_teams(runs)
         if actor_kind == "weight_max":  # a Bernoulli team in place of the normal one
             actor = init_network([4, 64, 32, 2], [Bernoulli(), Bernoulli(), Softmax(1.0)], runs, seed=1, bias_range=1e-3)
-        cfg = ActorCriticConfig([1e-2, 1e-5, 1e-6], [2e-2, 2e-5, 2e-6], 0.95, 0.95, steps=steps_n,
-                                actor_kind=actor_kind, critic_kind=critic_kind)
+        if sweep:  # run r learns at the (r mod 20)-th rate, the critic at twice it, as a batched sweep does
+            rate = SWEEP_RATES[np.arange(runs) % len(SWEEP_RATES)]
+            actor_lrs, critic_lrs = [rate] * 3, [2 * rate] * 3
+        else:
+            actor_lrs, critic_lrs = [1e-2, 1e-5, 1e-6], [2e-2, 2e-5, 2e-6]
+        cfg = ActorCriticConfig(actor_lrs, critic_lrs, 0.95, 0.95, steps=steps_n, actor_kind=actor_kind,
+                                critic_kind=critic_kind)
         envs = RunEnvs("CartPole-v1", runs, seed=0)
         start = time.process_time()
         train_actor_critic(actor, critic, envs, steps, cfg, seed=3, fused=fused, compile=compile, max_steps=steps)
@@ -63,6 +73,7 @@ LEARNERS = {
     "global_reinforce_actor_critic": ("CartPole-v1", _actor_critic(0, fused=True, compile=False)),  # N = 0
     "weight_max_actor_critic": ("CartPole-v1", _actor_critic(0, False, False, "weight_max", "ann")),
     "backprop_actor_critic": ("CartPole-v1", _actor_critic(0, False, False, "ann", "ann")),
+    "backprop_actor_critic_sweep": ("CartPole-v1", _actor_critic(0, False, False, "ann", "ann", sweep=True)),
     "reinforce_multiplexer": ("multiplexer-37 (samples)", _single_step("reinforce")),
     "backprop_multiplexer": ("multiplexer-37 (samples)", _single_step("backprop")),
     "map_prop_multiplexer": ("multiplexer-37 (samples)", _single_step("map_propagation")),

@@ -60,7 +60,8 @@ def sweep_experiment(base: Experiment, name: str, settings: list, seeds_per_sett
     if not isinstance(seeds_per_setting, int) or seeds_per_setting < 1:
         raise ValueError(f"seeds_per_setting must be a positive integer, got {seeds_per_setting!r}")
     runs = len(settings) * seeds_per_setting
-    params = {**base.params, "settings": [dict(s) for s in settings], "seeds_per_setting": seeds_per_setting}
+    params = {**{k: v for k, v in base.params.items() if k not in settings[0]},
+              "settings": [dict(s) for s in settings], "seeds_per_setting": seeds_per_setting}
     return replace(base, name=name, figure=figure, params=params, runs=runs, seed=seed,
                    group=group or min(runs, 5 * seeds_per_setting))
 
@@ -484,3 +485,42 @@ def get(name: str) -> Experiment:
         raise ValueError(f"experiment name must be one of the {len(REGISTRY)} names `python -m companion list` "
                          f"shows, got {name!r}{hint}")
     return REGISTRY[name]
+
+
+# ---- sensitivity sweeps (issue 16's protocol, stated in chapter 4 before any result) ----
+# every setting runs the paper's full number of episodes with 3 seeds of its own (SWEEP_SEED: disjoint from
+# the final results' seed 0); the criterion is Table 1's measure, the average return over all episodes
+RATE_GRID = (1e-4, 2.15e-4, 4.64e-4, 1e-3, 2.15e-3, 4.64e-3, 1e-2)  # neighbours a factor 10^(1/3) ~ 2.15 apart
+SWEEP_SEED = 2026
+SWEEP_SEEDS_PER_SETTING = 3
+
+
+def one_rate_per_network(map_entry: Experiment, actor_rate: float, critic_rate: float) -> dict:
+    """Backprop's learning rates as backprop is usually run: one Adam rate for every layer of each
+    network, following the schedule of the task's MAP Propagation entry over time (the same
+    end/start ratio of its first layer over the same steps; constant where it is constant)."""
+    def schedule(spec, rate):
+        start, end, steps = spec
+        return [[rate] * len(start), [rate * end[0] / start[0]] * len(start), steps]
+    return {"actor_lr": schedule(map_entry.params["actor_lr"], actor_rate),
+            "critic_lr": schedule(map_entry.params["critic_lr"], critic_rate)}
+
+
+def critic_actor_ratio(map_entry: Experiment) -> float:
+    """The papers' critic/actor learning-rate ratio on a task (first layers, at the start)."""
+    return map_entry.params["critic_lr"][0][0] / map_entry.params["actor_lr"][0][0]
+
+
+def backprop_actor_sweep(task: str) -> Experiment:
+    """Stage 1 for backprop on a task of [MAP]: the actor's rate on ``RATE_GRID``, the critic's at
+    the papers' critic/actor ratio times it."""
+    entry = REGISTRY[f"map_{task}"]
+    base = baseline(entry, "Backprop", 1.0)
+    base = replace(base, params={k: v for k, v in base.params.items() if k != "lr_scale"})
+    ratio = critic_actor_ratio(entry)
+    settings = [one_rate_per_network(entry, a, ratio * a) for a in RATE_GRID]
+    return sweep_experiment(base, f"sens_{task}_backprop_actor", settings, SWEEP_SEEDS_PER_SETTING, SWEEP_SEED,
+                            "sensitivity sweep (Fig 2)", group=12)
+
+
+REGISTRY.update({e.name: e for e in (backprop_actor_sweep(task) for task in ("acrobot", "cartpole"))})

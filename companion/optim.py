@@ -83,13 +83,15 @@ class BlockAdam:
              "steps": [torch.zeros((), dtype=params[0].dtype) for _ in rows]}
             for tensors, own in zip(state, blocks) for rows, cols in own
         ]
+        for block in self.blocks:  # per row of the block: its (param, grad, m, v, step), for per-row rates
+            block["items"] = list(zip(*block["lists"], block["steps"]))
 
     def step(self, grads, lrs, mask=None) -> None:
         """One ascent step of every block with its rate in ``lrs``, for the rows where ``mask`` is set (default: all).
 
         A block's rate is a number, or one rate per row of the block (a sweep whose runs differ in
-        learning rate): rows that share a rate step together, so each row steps exactly as it
-        would in a batch where every row had its rate.
+        learning rate). Per-row rates step every (block, row) that shares a rate in one call, so
+        each row steps exactly as it would in a batch where every row had its rate.
         """
         if len(lrs) != len(self.blocks):
             raise ValueError(f"lrs must have {len(self.blocks)} entries (one per block), got {len(lrs)}")
@@ -98,29 +100,34 @@ class BlockAdam:
         for buffer, grad in zip(self.grads, grads):
             buffer.copy_(grad)
         on = [True] * self.params[0].shape[0] if mask is None else mask.tolist()
+        if any(np.ndim(lr) for lr in lrs):
+            for rate, items in rows_by_rate(self.blocks, lrs, on).items():
+                self._fused_step([list(x) for x in zip(*items)], rate)
+            return
         for block, lr in zip(self.blocks, lrs):
             keep = [i for i, r in enumerate(block["rows"]) if on[r]]
             lists = block["lists"] + [block["steps"]]
-            for rate, rows in rows_by_rate(lr, keep):
-                if len(rows) < len(block["rows"]):
-                    step_lists = [[x[i] for i in rows] for x in lists]
-                else:
-                    step_lists = lists
-                params, grads, m, v, steps = step_lists
-                torch._foreach_add_(steps, 1.0)
-                torch._fused_adam_(params, grads, m, v, [], steps, lr=rate, beta1=self.betas[0], beta2=self.betas[1],
-                                   weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=True)
+            if len(keep) < len(block["rows"]):
+                lists = [[x[i] for i in keep] for x in lists]
+            self._fused_step(lists, lr)
+
+    def _fused_step(self, lists, lr) -> None:
+        params, grads, m, v, steps = lists
+        torch._foreach_add_(steps, 1.0)
+        torch._fused_adam_(params, grads, m, v, [], steps, lr=lr, beta1=self.betas[0], beta2=self.betas[1],
+                           weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=True)
 
 
-def rows_by_rate(lr, rows) -> list:
-    """``(rate, rows)`` pairs: the ``rows`` of a block grouped by their rate in ``lr`` (a number, or
-    one rate per row of the block), in order of first appearance."""
-    if np.ndim(lr) == 0:
-        return [(float(lr), rows)] if rows else []
+def rows_by_rate(blocks, lrs, on) -> dict:
+    """Rate -> the ``(param, grad, m, v, step)`` of every (block, row) with that rate whose row is ``on``;
+    a block's rate is a number or one rate per row of the block."""
     groups = {}
-    for i in rows:
-        groups.setdefault(float(lr[i]), []).append(i)
-    return list(groups.items())
+    for block, lr in zip(blocks, lrs):
+        rates = np.broadcast_to(lr, (len(block["rows"]),))
+        for i, r in enumerate(block["rows"]):
+            if on[r]:
+                groups.setdefault(float(rates[i]), []).append(block["items"][i])
+    return groups
 
 
 class LinearSchedule:

@@ -67,10 +67,10 @@ def _actor_critic_group(exp, runs, seed, length, on_episode, compile, networks=N
                           runs, seed=seed + 1)
     rates = {key: per_run_schedules(per_run[key]) if key in per_run else _schedules(p[key])
              for key in ("actor_lr", "critic_lr")}
-    cfg = ActorCriticConfig(rates["actor_lr"], rates["critic_lr"], per_run.get("actor_lambda", p["actor_lambda"]),
-                            per_run.get("critic_lambda", p["critic_lambda"]), gamma=p["gamma"], steps=p["settle_steps"],
-                            actor_kind=p.get("actor_kind", "team"), critic_kind=p.get("critic_kind", "team"),
-                            explore=per_run.get("explore", p.get("explore", 1.0)))
+    swept = {**p, **per_run}  # a sweep's per-run settings in place of the shared ones
+    cfg = ActorCriticConfig(rates["actor_lr"], rates["critic_lr"], swept["actor_lambda"], swept["critic_lambda"],
+                            gamma=p["gamma"], steps=p["settle_steps"], actor_kind=p.get("actor_kind", "team"),
+                            critic_kind=p.get("critic_kind", "team"), explore=swept.get("explore", 1.0))
     record = [e for e in p.get("record_episodes", ()) if e < length]
     out = train_actor_critic(actor, critic, envs, length, cfg, seed=seed + 3, action_map=ACTION_MAPS[p["action_map"]],
                              compile=compile, on_episode=on_episode, record_episodes=record)
