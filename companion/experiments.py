@@ -47,23 +47,27 @@ SWEEPABLE = {"actor_critic": ("actor_lr", "critic_lr", "actor_lambda", "critic_l
              "single_step": ("lr",)}
 
 
-def sweep_experiment(base: Experiment, name: str, settings: list, seeds_per_setting: int = 3, seed: int = 1,
-                     figure: str = "sensitivity sweep", group: int | None = None) -> Experiment:
+def sweep_experiment(base: Experiment, name: str, axis: str, values, settings: list, seeds_per_setting: int = 3,
+                     seed: int = 1, figure: str = "sensitivity sweep", group: int | None = None) -> Experiment:
     """``base`` run at each of ``settings`` (dicts of sweepable settings that replace ``base``'s)
     with ``seeds_per_setting`` runs each, as one experiment of ``len(settings) * seeds_per_setting``
     runs: run ``r`` has setting ``r // seeds_per_setting``, so a group of runs mixes settings and
-    is still one batched computation. ``seed`` should differ from the final results' seeds."""
+    is still one batched computation. ``axis`` names what the settings vary and ``values`` gives
+    its value in each (for tables and figures). ``seed`` should differ from the final results' seeds."""
     allowed = SWEEPABLE[base.kind]
     if not settings or any(set(s) != set(settings[0]) or not set(s) <= set(allowed) for s in settings):
         raise ValueError(f"settings must be a non-empty list of dicts with the same keys among {allowed}, "
                          f"got {settings!r}")
+    if len(values) != len(settings):
+        raise ValueError(f"values must give one {axis} per setting ({len(settings)}), got {len(values)}")
     if not isinstance(seeds_per_setting, int) or seeds_per_setting < 1:
         raise ValueError(f"seeds_per_setting must be a positive integer, got {seeds_per_setting!r}")
     runs = len(settings) * seeds_per_setting
-    params = {**{k: v for k, v in base.params.items() if k not in settings[0]},
-              "settings": [dict(s) for s in settings], "seeds_per_setting": seeds_per_setting}
+    params = {**{k: v for k, v in base.params.items() if k not in settings[0] and k != "lr_scale"},
+              "settings": [dict(s) for s in settings], "seeds_per_setting": seeds_per_setting,
+              "axis": {"name": axis, "values": list(values)}}
     return replace(base, name=name, figure=figure, params=params, runs=runs, seed=seed,
-                   group=group or min(runs, 5 * seeds_per_setting))
+                   group=group or min(runs, 4 * seeds_per_setting))
 
 
 def short_name(task: str) -> str:
@@ -501,7 +505,7 @@ def one_rate_per_network(map_entry: Experiment, actor_rate: float, critic_rate: 
     end/start ratio of its first layer over the same steps; constant where it is constant)."""
     def schedule(spec, rate):
         start, end, steps = spec
-        return [[rate] * len(start), [rate * end[0] / start[0]] * len(start), steps]
+        return [[rate] * len(start), [rounded(rate * end[0] / start[0])] * len(start), steps]
     return {"actor_lr": schedule(map_entry.params["actor_lr"], actor_rate),
             "critic_lr": schedule(map_entry.params["critic_lr"], critic_rate)}
 
@@ -511,16 +515,69 @@ def critic_actor_ratio(map_entry: Experiment) -> float:
     return map_entry.params["critic_lr"][0][0] / map_entry.params["actor_lr"][0][0]
 
 
-def backprop_actor_sweep(task: str) -> Experiment:
-    """Stage 1 for backprop on a task of [MAP]: the actor's rate on ``RATE_GRID``, the critic's at
-    the papers' critic/actor ratio times it."""
+def rounded(x: float) -> float:
+    """``x`` to 12 significant digits, so that a product of rates reads as it was meant (3e-07, not 3.0000000000000004e-07)."""
+    return float(f"{x:.12g}")
+
+
+def centred_grid(centre: float) -> tuple:
+    """Seven factors ``centre * 10^(k/3)``, ``k = -3..3``: two decades around ``centre``, neighbours ~2.15 apart."""
+    return tuple(float(f"{centre * 10 ** (k / 3):.3g}") for k in range(-3, 4))
+
+
+def scaled_rates(entry: Experiment, scale: float, critic: bool = True) -> dict:
+    """The setting that multiplies every learning rate of ``entry`` by ``scale`` (the critic's too,
+    unless ``critic`` is false)."""
+    p = entry.params
+    if entry.kind == "single_step":
+        return {"lr": [rounded(scale * x) for x in p["lr"]]}
+    spec = lambda key: [[rounded(scale * x) for x in p[key][0]], [rounded(scale * x) for x in p[key][1]], p[key][2]]  # noqa: E731
+    return {"actor_lr": spec("actor_lr"), **({"critic_lr": spec("critic_lr")} if critic else {})}
+
+
+def scale_sweep(base: Experiment, name: str, scales, critic: bool = True) -> Experiment:
+    """``base`` with all its learning rates (only the actor's unless ``critic``) scaled by each of ``scales``."""
+    return sweep_experiment(base, name, "rate factor", scales, [scaled_rates(base, s, critic) for s in scales],
+                            SWEEP_SEEDS_PER_SETTING, SWEEP_SEED, f"sensitivity sweep ({base.figure})")
+
+
+def backprop_actor_sweep(entry: Experiment, base: Experiment, name: str) -> Experiment:
+    """Stage 1 for backprop: the actor's rate on ``RATE_GRID``, the critic's at the papers'
+    critic/actor ratio times it (on a single-step task, every layer's rate)."""
+    if entry.kind == "single_step":
+        settings = [{"lr": [a] * len(entry.params["lr"])} for a in RATE_GRID]
+    else:
+        ratio = critic_actor_ratio(entry)
+        settings = [one_rate_per_network(entry, a, rounded(ratio * a)) for a in RATE_GRID]
+    return sweep_experiment(base, name, "actor rate", RATE_GRID, settings, SWEEP_SEEDS_PER_SETTING, SWEEP_SEED,
+                            f"sensitivity sweep ({entry.figure})")
+
+
+def map_sensitivity(task: str) -> list:
+    """Stage 1 of the protocol on a task of [MAP]: backprop's actor rate, REINFORCE's and Thomas's
+    factor (around the first sweep's choice, Thomas at exploring probability 0.5) and MAP
+    Propagation's factor on the paper's rates."""
     entry = REGISTRY[f"map_{task}"]
-    base = baseline(entry, "Backprop", 1.0)
-    base = replace(base, params={k: v for k, v in base.params.items() if k != "lr_scale"})
-    ratio = critic_actor_ratio(entry)
-    settings = [one_rate_per_network(entry, a, ratio * a) for a in RATE_GRID]
-    return sweep_experiment(base, f"sens_{task}_backprop_actor", settings, SWEEP_SEEDS_PER_SETTING, SWEEP_SEED,
-                            "sensitivity sweep (Fig 2)", group=12)
+    centre = {m: BASELINE_CHOICES[("chung2021map", m, task)][0] for m in ("REINFORCE", "REINFORCE with Thomas (2011)")}
+    return [backprop_actor_sweep(entry, baseline(entry, "Backprop", 1.0), f"sens_{task}_backprop_actor"),
+            scale_sweep(baseline(entry, "REINFORCE", 1.0), f"sens_{task}_reinforce", centred_grid(centre["REINFORCE"])),
+            scale_sweep(baseline(entry, "REINFORCE with Thomas (2011)", 1.0, SWEEP_EXPLORE), f"sens_{task}_thomas",
+                        centred_grid(centre["REINFORCE with Thomas (2011)"])),
+            scale_sweep(entry, f"sens_{task}_map", centred_grid(1.0))]
 
 
-REGISTRY.update({e.name: e for e in (backprop_actor_sweep(task) for task in ("acrobot", "cartpole"))})
+def wm_sensitivity(task: str) -> list:
+    """Stage 1 of the protocol on a task of [WM]: backprop's actor rate, REINFORCE's and STE
+    backprop's actor factor (around the first sweep's choice) and Weight Max's factor on its rates."""
+    entry = REGISTRY[f"wm_{task}"]
+    centre = {m: BASELINE_CHOICES[("chung2022weightmax", m, task)][0] for m in ("REINFORCE", "STE backprop")}
+    return [backprop_actor_sweep(entry, wm_baseline(entry, "Backprop", 1.0), f"wmsens_{task}_backprop_actor"),
+            scale_sweep(wm_baseline(entry, "REINFORCE", 1.0), f"wmsens_{task}_reinforce",
+                        centred_grid(centre["REINFORCE"]), critic=False),
+            scale_sweep(wm_baseline(entry, "STE backprop", 1.0), f"wmsens_{task}_ste", centred_grid(centre["STE backprop"]),
+                        critic=False),
+            scale_sweep(entry, f"wmsens_{task}_wm", centred_grid(1.0))]
+
+
+REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "mountaincar") for e in map_sensitivity(task)})
+REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "multiplexer") for e in wm_sensitivity(task)})

@@ -41,7 +41,7 @@ CASES = {
 def test_a_sweep_run_equals_the_run_of_its_setting_alone(case):
     params, settings = CASES[case]
     base = cartpole(**params)
-    sweep = sweep_experiment(base, "tiny_sweep", settings, seeds_per_setting=2, seed=base.seed, group=6)
+    sweep = sweep_experiment(base, "tiny_sweep", "setting", range(3), settings, 2, seed=base.seed, group=6)
     swept = run_group(sweep, 0, 6, 4, compile=False)["returns"]
     assert swept.shape == (6, 4)
     for s, setting in enumerate(settings):
@@ -59,7 +59,7 @@ def test_single_step_sweep_rows_equal_their_settings_alone():
                       params=dict(hidden=[8, 4], activation="softplus", hidden_var=[0.3, 1.0], temperature=1.0,
                                   lr=[4e-2, 4e-5, 4e-6], batch_size=8, learner="reinforce"))
     settings = [{"lr": [4e-2, 4e-2, 4e-2]}, {"lr": [1e-3, 1e-2, 1e-1]}]
-    sweep = sweep_experiment(base, "tiny_mux_sweep", settings, seeds_per_setting=2, seed=3, group=4)
+    sweep = sweep_experiment(base, "tiny_mux_sweep", "rates", [1, 2], settings, 2, seed=3, group=4)
     swept = run_group(sweep, 0, 4)["returns"]
     for s, setting in enumerate(settings):
         alone = run_group(replace(base, params={**base.params, **setting}), 0, 4)["returns"]
@@ -68,7 +68,8 @@ def test_single_step_sweep_rows_equal_their_settings_alone():
 
 
 def test_run_settings_map_runs_to_settings_by_group():
-    sweep = sweep_experiment(cartpole(), "s", [rate(1e-3), rate(1e-2), rate(1e-1)], seeds_per_setting=3, group=4)
+    sweep = sweep_experiment(cartpole(), "s", "rate", [1e-3, 1e-2, 1e-1], [rate(1e-3), rate(1e-2), rate(1e-1)],
+                             3, group=4)
     assert sweep.runs == 9 and sweep.groups() == [(0, 4), (4, 4), (8, 1)]
     got = run_settings(sweep, 4, 4)["actor_lr"]
     assert [spec[0][0] for spec in got] == [1e-2, 1e-2, 1e-1, 1e-1]
@@ -77,11 +78,13 @@ def test_run_settings_map_runs_to_settings_by_group():
 
 def test_sweep_settings_are_checked():
     with pytest.raises(ValueError, match="settings must be a non-empty list of dicts with the same keys"):
-        sweep_experiment(cartpole(), "s", [{"gamma": 0.9}])
+        sweep_experiment(cartpole(), "s", "gamma", [0.9], [{"gamma": 0.9}])
     with pytest.raises(ValueError, match="settings must be a non-empty list"):
-        sweep_experiment(cartpole(), "s", [rate(1e-3), {"explore": 0.5}])
+        sweep_experiment(cartpole(), "s", "rate", [1, 2], [rate(1e-3), {"explore": 0.5}])
+    with pytest.raises(ValueError, match="values must give one rate per setting"):
+        sweep_experiment(cartpole(), "s", "rate", [1, 2], [rate(1e-3)])
     with pytest.raises(ValueError, match="seeds_per_setting must be a positive integer, got 0"):
-        sweep_experiment(cartpole(), "s", [rate(1e-3)], seeds_per_setting=0)
+        sweep_experiment(cartpole(), "s", "rate", [1], [rate(1e-3)], seeds_per_setting=0)
 
 
 def test_per_run_schedule_and_adam_rows_grouped_by_rate():
