@@ -12,6 +12,8 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Experiment:
@@ -581,3 +583,24 @@ def wm_sensitivity(task: str) -> list:
 
 REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "mountaincar") for e in map_sensitivity(task)})
 REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "multiplexer") for e in wm_sensitivity(task)})
+
+
+def sensitivity_rows(exp: Experiment, returns) -> list:
+    """One row per setting of a sweep: its value on the sweep's axis, the mean over its seeds of
+    each run's average return over all episodes (Table 1's measure), and the standard error of
+    that mean (sample std over seeds, ddof = 1, over sqrt(seeds)). ``returns`` is ``(runs, episodes)``."""
+    per_setting = exp.params["seeds_per_setting"]
+    per_run = np.asarray(returns).mean(1)
+    if per_run.shape != (exp.runs,):
+        raise ValueError(f"returns must have one row per run of {exp.name} ({exp.runs}), got shape {np.shape(returns)}")
+    rows = []
+    for value, runs in zip(exp.params["axis"]["values"], per_run.reshape(-1, per_setting)):
+        se = runs.std(ddof=1) / np.sqrt(per_setting) if per_setting > 1 else float("nan")
+        rows.append({exp.params["axis"]["name"]: value, "average return": float(runs.mean()), "standard error": float(se)})
+    return rows
+
+
+def best_setting(exp: Experiment, returns) -> float:
+    """The axis value of the sweep's setting with the best average return (the protocol's choice)."""
+    rows = sensitivity_rows(exp, returns)
+    return max(rows, key=lambda row: row["average return"])[exp.params["axis"]["name"]]

@@ -100,3 +100,16 @@ def test_per_run_schedule_and_adam_rows_grouped_by_rate():
     assert torch.allclose(w[:, 0], torch.tensor([1.1, 1.0, 1.2], dtype=torch.float64))
     with pytest.raises(ValueError, match="must be numbers or equally long lists"):
         LinearSchedule([1e-2, 1e-3], [1e-3, 1e-3, 1e-3])
+
+
+def test_sensitivity_rows_average_each_settings_seeds():
+    from companion.experiments import best_setting, sensitivity_rows
+    sweep = sweep_experiment(cartpole(), "s", "actor rate", [1e-3, 1e-2], [rate(1e-3), rate(1e-2)], 3)
+    returns = np.array([[10, 20], [20, 30], [30, 40], [50, 50], [60, 60], [40, 40.0]])  # per-run averages 15 25 35 50 60 40
+    rows = sensitivity_rows(sweep, returns)
+    assert [r["actor rate"] for r in rows] == [1e-3, 1e-2]
+    assert np.allclose([r["average return"] for r in rows], [25, 50])
+    assert np.allclose([r["standard error"] for r in rows], [10 / np.sqrt(3), 10 / np.sqrt(3)])
+    assert best_setting(sweep, returns) == 1e-2
+    with pytest.raises(ValueError, match="returns must have one row per run of s"):
+        sensitivity_rows(sweep, returns[:4])
