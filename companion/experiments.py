@@ -49,27 +49,27 @@ SWEEPABLE = {"actor_critic": ("actor_lr", "critic_lr", "actor_lambda", "critic_l
              "single_step": ("lr",)}
 
 
-def sweep_experiment(base: Experiment, name: str, axis: str, values, settings: list, seeds_per_setting: int = 3,
+def sweep_experiment(base: Experiment, name: str, axis: str, values, changes: list, seeds_per_value: int = 3,
                      seed: int = 1, figure: str = "sensitivity sweep", group: int | None = None) -> Experiment:
-    """``base`` run at each of ``settings`` (dicts of sweepable settings that replace ``base``'s)
-    with ``seeds_per_setting`` runs each, as one experiment of ``len(settings) * seeds_per_setting``
-    runs: run ``r`` has setting ``r // seeds_per_setting``, so a group of runs mixes settings and
-    is still one batched computation. ``axis`` names what the settings vary and ``values`` gives
-    its value in each (for tables and figures). ``seed`` should differ from the final results' seeds."""
+    """``base`` run at each of ``values`` of ``axis``, value ``i`` making the setting ``changes[i]``
+    (a dict of sweepable settings that replace ``base``'s), with ``seeds_per_value`` runs each, as
+    one experiment of ``len(values) * seeds_per_value`` runs: run ``r`` has value ``r // seeds_per_value``,
+    so a group of runs mixes values and is still one batched computation. ``seed`` should differ
+    from the final results' seeds."""
     allowed = SWEEPABLE[base.kind]
-    if not settings or any(set(s) != set(settings[0]) or not set(s) <= set(allowed) for s in settings):
-        raise ValueError(f"settings must be a non-empty list of dicts with the same keys among {allowed}, "
-                         f"got {settings!r}")
-    if len(values) != len(settings):
-        raise ValueError(f"values must give one {axis} per setting ({len(settings)}), got {len(values)}")
-    if not isinstance(seeds_per_setting, int) or seeds_per_setting < 1:
-        raise ValueError(f"seeds_per_setting must be a positive integer, got {seeds_per_setting!r}")
-    runs = len(settings) * seeds_per_setting
-    params = {**{k: v for k, v in base.params.items() if k not in settings[0] and k != "lr_scale"},
-              "settings": [dict(s) for s in settings], "seeds_per_setting": seeds_per_setting,
-              "axis": {"name": axis, "values": list(values)}}
+    if not changes or any(set(c) != set(changes[0]) or not set(c) <= set(allowed) for c in changes):
+        raise ValueError(f"changes must be a non-empty list of dicts with the same keys among {allowed}, "
+                         f"got {changes!r}")
+    if len(values) != len(changes):
+        raise ValueError(f"values must give one {axis} per change ({len(changes)}), got {len(values)}")
+    if not isinstance(seeds_per_value, int) or seeds_per_value < 1:
+        raise ValueError(f"seeds_per_value must be a positive integer, got {seeds_per_value!r}")
+    runs = len(changes) * seeds_per_value
+    params = {**{k: v for k, v in base.params.items() if k not in changes[0] and k != "lr_scale"},
+              "sweep": {"axis": axis, "values": list(values), "changes": [dict(c) for c in changes],
+                        "seeds_per_value": seeds_per_value}}
     return replace(base, name=name, figure=figure, params=params, runs=runs, seed=seed,
-                   group=group or min(runs, 4 * seeds_per_setting))
+                   group=group or min(runs, 4 * seeds_per_value))
 
 
 def short_name(task: str) -> str:
@@ -498,7 +498,7 @@ def get(name: str) -> Experiment:
 # the final results' seed 0); the criterion is Table 1's measure, the average return over all episodes
 RATE_GRID = (1e-4, 2.15e-4, 4.64e-4, 1e-3, 2.15e-3, 4.64e-3, 1e-2)  # neighbours a factor 10^(1/3) ~ 2.15 apart
 SWEEP_SEED = 2026
-SWEEP_SEEDS_PER_SETTING = 3
+SWEEP_SEEDS_PER_VALUE = 3
 
 
 def one_rate_per_network(map_entry: Experiment, actor_rate: float, critic_rate: float) -> dict:
@@ -539,8 +539,8 @@ def scaled_rates(entry: Experiment, scale: float, critic: bool = True) -> dict:
 
 def scale_sweep(base: Experiment, name: str, scales, critic: bool = True) -> Experiment:
     """``base`` with all its learning rates (only the actor's unless ``critic``) scaled by each of ``scales``."""
-    return sweep_experiment(base, name, "rate factor", scales, [scaled_rates(base, s, critic) for s in scales],
-                            SWEEP_SEEDS_PER_SETTING, SWEEP_SEED, f"sensitivity sweep ({base.figure})")
+    return sweep_experiment(base, name, "rate factor", scales, [scaled_rates(base, x, critic) for x in scales],
+                            SWEEP_SEEDS_PER_VALUE, SWEEP_SEED, f"sensitivity sweep ({base.figure})")
 
 
 def backprop_actor_sweep(entry: Experiment, base: Experiment, name: str) -> Experiment:
@@ -551,7 +551,7 @@ def backprop_actor_sweep(entry: Experiment, base: Experiment, name: str) -> Expe
     else:
         ratio = critic_actor_ratio(entry)
         settings = [one_rate_per_network(entry, a, rounded(ratio * a)) for a in RATE_GRID]
-    return sweep_experiment(base, name, "actor rate", RATE_GRID, settings, SWEEP_SEEDS_PER_SETTING, SWEEP_SEED,
+    return sweep_experiment(base, name, "actor rate", RATE_GRID, settings, SWEEP_SEEDS_PER_VALUE, SWEEP_SEED,
                             f"sensitivity sweep ({entry.figure})")
 
 
@@ -586,21 +586,22 @@ REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "m
 
 
 def sensitivity_rows(exp: Experiment, returns) -> list:
-    """One row per setting of a sweep: its value on the sweep's axis, the mean over its seeds of
-    each run's average return over all episodes (Table 1's measure), and the standard error of
-    that mean (sample std over seeds, ddof = 1, over sqrt(seeds)). ``returns`` is ``(runs, episodes)``."""
-    per_setting = exp.params["seeds_per_setting"]
+    """One row per value of a sweep's axis: the value, the mean over its seeds of each run's
+    average return over all episodes (Table 1's measure), and the standard error of that mean
+    (sample std over seeds, ddof = 1, over sqrt(seeds)). ``returns`` is ``(runs, episodes)``."""
+    sweep = exp.params["sweep"]
     per_run = np.asarray(returns).mean(1)
     if per_run.shape != (exp.runs,):
         raise ValueError(f"returns must have one row per run of {exp.name} ({exp.runs}), got shape {np.shape(returns)}")
+    k = sweep["seeds_per_value"]
     rows = []
-    for value, runs in zip(exp.params["axis"]["values"], per_run.reshape(-1, per_setting)):
-        se = runs.std(ddof=1) / np.sqrt(per_setting) if per_setting > 1 else float("nan")
-        rows.append({exp.params["axis"]["name"]: value, "average return": float(runs.mean()), "standard error": float(se)})
+    for value, runs in zip(sweep["values"], per_run.reshape(-1, k)):
+        se = runs.std(ddof=1) / np.sqrt(k) if k > 1 else float("nan")
+        rows.append({sweep["axis"]: value, "average return": float(runs.mean()), "standard error": float(se)})
     return rows
 
 
 def best_setting(exp: Experiment, returns) -> float:
     """The axis value of the sweep's setting with the best average return (the protocol's choice)."""
     rows = sensitivity_rows(exp, returns)
-    return max(rows, key=lambda row: row["average return"])[exp.params["axis"]["name"]]
+    return max(rows, key=lambda row: row["average return"])[exp.params["sweep"]["axis"]]

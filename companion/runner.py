@@ -35,14 +35,13 @@ def per_run_schedules(specs):
 
 def run_settings(exp: Experiment, first_run: int, runs: int) -> dict:
     """The settings of a sweep that differ from run to run, for runs ``first_run ..``: each swept
-    key -> one value per run (run ``r`` has setting ``r // seeds_per_setting``); empty for an
-    experiment that is not a sweep."""
-    settings = exp.params.get("settings")
-    if not settings:
+    key -> one value per run (run ``r`` has the sweep's value ``r // seeds_per_value``); empty
+    for an experiment that is not a sweep."""
+    sweep = exp.params.get("sweep")
+    if not sweep:
         return {}
-    per_setting = exp.params["seeds_per_setting"]
-    rows = [settings[r // per_setting] for r in range(first_run, first_run + runs)]
-    return {key: [row[key] for row in rows] for key in settings[0]}
+    rows = [sweep["changes"][r // sweep["seeds_per_value"]] for r in range(first_run, first_run + runs)]
+    return {key: [row[key] for row in rows] for key in rows[0]}
 
 
 def group_seed(exp: Experiment, first_run: int) -> int:

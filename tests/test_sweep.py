@@ -77,14 +77,14 @@ def test_run_settings_map_runs_to_settings_by_group():
 
 
 def test_sweep_settings_are_checked():
-    with pytest.raises(ValueError, match="settings must be a non-empty list of dicts with the same keys"):
+    with pytest.raises(ValueError, match="changes must be a non-empty list of dicts with the same keys"):
         sweep_experiment(cartpole(), "s", "gamma", [0.9], [{"gamma": 0.9}])
-    with pytest.raises(ValueError, match="settings must be a non-empty list"):
+    with pytest.raises(ValueError, match="changes must be a non-empty list"):
         sweep_experiment(cartpole(), "s", "rate", [1, 2], [rate(1e-3), {"explore": 0.5}])
-    with pytest.raises(ValueError, match="values must give one rate per setting"):
+    with pytest.raises(ValueError, match="values must give one rate per change"):
         sweep_experiment(cartpole(), "s", "rate", [1, 2], [rate(1e-3)])
-    with pytest.raises(ValueError, match="seeds_per_setting must be a positive integer, got 0"):
-        sweep_experiment(cartpole(), "s", "rate", [1], [rate(1e-3)], seeds_per_setting=0)
+    with pytest.raises(ValueError, match="seeds_per_value must be a positive integer, got 0"):
+        sweep_experiment(cartpole(), "s", "rate", [1], [rate(1e-3)], seeds_per_value=0)
 
 
 def test_per_run_schedule_and_adam_rows_grouped_by_rate():
