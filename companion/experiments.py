@@ -605,3 +605,19 @@ def best_setting(exp: Experiment, returns) -> float:
     """The axis value of the sweep's setting with the best average return (the protocol's choice)."""
     rows = sensitivity_rows(exp, returns)
     return max(rows, key=lambda row: row["average return"])[exp.params["sweep"]["axis"]]
+
+
+def protocol_rows(paper: str) -> list:
+    """The tuning protocol of ``paper``'s comparison, one row per sweep, read from the registry:
+    the method and task, what it varies over which values, seeds per value, episodes per run."""
+    rows = []
+    for e in REGISTRY.values():
+        sweep = e.params.get("sweep")
+        if e.paper != paper or not sweep:
+            continue
+        values = sweep["values"]
+        rows.append({"method": e.method, "task": e.task, "varied": sweep["axis"],
+                     "values": f"{len(values)} from {min(values):g} to {max(values):g}",
+                     "seeds per value": sweep["seeds_per_value"], "episodes per run": e.length,
+                     "runs": e.runs, "experiment": e.name})
+    return rows

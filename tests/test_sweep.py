@@ -113,3 +113,13 @@ def test_sensitivity_rows_average_each_settings_seeds():
     assert best_setting(sweep, returns) == 1e-2
     with pytest.raises(ValueError, match="returns must have one row per run of s"):
         sensitivity_rows(sweep, returns[:4])
+
+
+def test_protocol_rows_list_every_sweep_of_a_paper_from_the_registry():
+    from companion.experiments import REGISTRY, protocol_rows
+    rows = protocol_rows("chung2021map")
+    sweeps = [e for e in REGISTRY.values() if e.paper == "chung2021map" and "sweep" in e.params]
+    assert [r["experiment"] for r in rows] == [e.name for e in sweeps] and len(rows) >= 16
+    assert all(r["seeds per value"] >= 3 and r["runs"] == 7 * r["seeds per value"] for r in rows)
+    backprop = next(r for r in rows if r["experiment"] == "sens_cartpole_backprop_actor")
+    assert backprop["values"] == "7 from 0.0001 to 0.01" and backprop["episodes per run"] == 1000
