@@ -4,6 +4,14 @@ from __future__ import annotations
 import torch
 
 
+def check_adam_settings(betas, eps):
+    """Refuse Adam settings outside their range: ``betas`` in ``[0, 1)``, ``eps`` positive."""
+    if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
+        raise ValueError(f"betas must lie in [0, 1), got {betas!r}")
+    if not eps > 0:
+        raise ValueError(f"eps must be positive, got {eps!r}")
+
+
 class Adam:
     """Adam (Kingma and Ba, 2015) applied in place to tensors with a leading runs axis.
 
@@ -13,10 +21,7 @@ class Adam:
     """
 
     def __init__(self, params, betas=(0.9, 0.999), eps: float = 1e-8):
-        if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
-            raise ValueError(f"betas must lie in [0, 1), got {betas!r}")
-        if not eps > 0:
-            raise ValueError(f"eps must be positive, got {eps!r}")
+        check_adam_settings(betas, eps)
         self.params = list(params)
         rows = {p.shape[0] for p in self.params}
         if len(rows) != 1:
@@ -72,7 +77,7 @@ class BlockAdam:
 
     def __init__(self, params, blocks=None, betas=(0.9, 0.999), eps: float = 1e-8):
         params = list(params)
-        Adam(params, betas, eps)  # the same argument checks
+        check_adam_settings(betas, eps)
         blocks = blocks or [[(range(p.shape[0]), slice(None))] for p in params]
         self.params, self.betas, self.eps = params, betas, eps
         self.grads = [torch.zeros_like(p) for p in params]
@@ -104,20 +109,25 @@ class BlockAdam:
 
 
 class LinearSchedule:
-    """A rate interpolated linearly from ``start`` to ``end`` over ``steps`` steps, then held."""
+    """A rate interpolated linearly from ``start`` to ``end`` over ``duration`` steps, then held.
 
-    def __init__(self, start: float, end: float | None = None, steps: int = 0):
+    A step is an environment step of an actor-critic run or an update of a single-step run;
+    ``duration = 0`` holds ``end`` from the start.
+    """
+
+    def __init__(self, start: float, end: float | None = None, duration: int = 0):
         end = start if end is None else end
         if start < 0 or end < 0:
             raise ValueError(f"learning rates must be non-negative, got start={start!r}, end={end!r}")
-        if steps < 0:
-            raise ValueError(f"steps must be non-negative, got {steps!r}")
-        self.start, self.end, self.steps = float(start), float(end), int(steps)
+        if duration < 0:
+            raise ValueError(f"duration must be non-negative, got {duration!r}")
+        self.start, self.end, self.duration = float(start), float(end), int(duration)
 
     def __call__(self, t: int) -> float:
-        if self.steps == 0:
+        """The rate at step ``t``."""
+        if self.duration == 0:
             return self.end
-        frac = min(t / self.steps, 1.0)
+        frac = min(t / self.duration, 1.0)
         return self.start + (self.end - self.start) * frac
 
 

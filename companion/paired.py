@@ -35,9 +35,9 @@ def row_matmul(x, w):
     return (x.transpose(1, 2) * w).sum(1, keepdim=True)
 
 
-def settle_steps(hidden, mean_first, layers, back, var, rate, out_units, outputs, runs, widths, steps: int,
-                 matmul=torch.bmm):
-    """Eq. (8) of [MAP], ``steps`` times, on the stacked hidden layers of :class:`PairedTeams`.
+def settle_stacked(hidden, mean_first, layers, back, var, rate, out_units, outputs, runs, widths, settle_steps: int,
+                   matmul=torch.bmm):
+    """Eq. (8) of [MAP], ``settle_steps`` times, on the stacked hidden layers of :class:`PairedTeams`.
 
     The arithmetic of :func:`companion.rules.energy_gradient`: ``errors`` are ``(h - mu) / var``
     (minus the gradient from below), the feedback is ``dz^{l+1} (W^{l+1})^T`` with the
@@ -46,7 +46,7 @@ def settle_steps(hidden, mean_first, layers, back, var, rate, out_units, outputs
     """
     above = layers[1:]
     preact = lambda layer, h: matmul(h, layer.weight) + layer.bias.unsqueeze(1)  # noqa: E731
-    for _ in range(steps):
+    for _ in range(settle_steps):
         zs = [preact(layer, h) for layer, h in zip(above[:-1], hidden[:-1])]
         means = [mean_first] + [layer.units.mean(z) for layer, z in zip(above, zs)]
         errors = [(h - mu) / v for h, mu, v in zip(hidden, means, var)]
@@ -57,9 +57,9 @@ def settle_steps(hidden, mean_first, layers, back, var, rate, out_units, outputs
 
 
 def settled_traces(trace, decay, fresh, state, hidden, layers, var, out_units, outputs, runs, widths):
-    """Algorithm 2, lines 16-19, after settling: the traces of both teams decay by ``decay`` (per
+    """Step 5 of Algorithm 2, after settling: the traces of both teams decay by ``decay`` (per
     row; restarting where ``fresh``) and gain the settled log-probability gradients, the critic's
-    divided by ``A - mu_L`` (eq. 68). A pure function of tensors, like :func:`settle_steps`.
+    divided by ``A - mu_L`` (eq. 68). A pure function of tensors, like :func:`settle_stacked`.
     """
     z_out = layers[-1].preact(hidden[-1])
     dz_out = output_dz(z_out, out_units, outputs, runs, widths)
@@ -84,17 +84,18 @@ class PairedTeams:
     ``(2R, P)`` tensor; the layers are views into it.
     """
 
-    def __init__(self, actor, critic, cfg, compile: bool = False):
+    def __init__(self, actor, critic, cfg, compiled: bool = False):
         check_settleable(actor)
         check_settleable(critic)
         check_critic(critic)
         # compiled, the settling loop and the traces run as generated C++ called from a C++
         # wrapper (needs a C++ compiler; about 20 s once per process and network shape)
-        if compile:
+        if compiled:
             jit = partial(torch.compile, dynamic=False, options={"cpp_wrapper": True})
-            self.settle_steps, self.settled_traces = jit(partial(settle_steps, matmul=row_matmul)), jit(settled_traces)
+            self.settle_stacked = jit(partial(settle_stacked, matmul=row_matmul))
+            self.settled_traces = jit(settled_traces)
         else:
-            self.settle_steps, self.settled_traces = settle_steps, settled_traces
+            self.settle_stacked, self.settled_traces = settle_stacked, settled_traces
         if actor.sizes[:-1] != critic.sizes[:-1] or any(
                 a.units.activation != c.units.activation for a, c in zip(actor.layers[:-1], critic.layers[:-1])):
             raise ValueError("actor and critic must share input and hidden widths and activations to be paired, "
@@ -152,22 +153,22 @@ class PairedTeams:
         return self.out_units[0].action(self.outputs[0])[:, 0]
 
     def learn(self, delta, t, mask):
-        """Algorithm 2, line 14, for both teams: ``W^l <- W^l + alpha_l * delta * z^l`` on the rows in ``mask``."""
+        """Step 3 (and 6) of Algorithm 2 for both teams: ``W^l <- W^l + alpha_l * delta * z^l`` on the rows in ``mask``."""
         if not mask.any():  # most steps end no episode: skip the products
             return
         rates = [schedule(t) for team in self.schedules for schedule in team]
         self.opt.step([torch.cat([delta, delta]).unsqueeze(1) * self.trace], rates, torch.cat([mask, mask]))
 
     def _settle(self):
-        """Eq. (8) of [MAP] for every hidden layer of both teams at once, ``cfg.steps`` times."""
+        """Step 4 of Algorithm 2, eq. (8) of [MAP], for every hidden layer of both teams at once, ``cfg.settle_steps`` times."""
         first = self.layers[0]
         mean_first = first.units.mean(first.preact(self.state))  # the state does not move while settling
         back = [layer.weight.transpose(1, 2).contiguous() for layer in self.layers[1:]]
-        return self.settle_steps(list(self.hidden), mean_first, self.layers, back, self.var, self.rate,
-                                 self.out_units, self.outputs, self.runs, self.widths, self.cfg.steps)
+        return self.settle_stacked(list(self.hidden), mean_first, self.layers, back, self.var, self.rate,
+                                   self.out_units, self.outputs, self.runs, self.widths, self.cfg.settle_steps)
 
     def settle_and_trace(self, fresh):
-        """Algorithm 2, lines 16-19, for both teams at once."""
+        """Steps 4 and 5 of Algorithm 2 for both teams at once (step 1 where ``fresh``)."""
         self.hidden = self._settle()
         self.trace = self.settled_traces(self.trace, self.decay, torch.cat([fresh, fresh]), self.state, self.hidden,
                                          self.layers, self.var, self.out_units, self.outputs, self.runs, self.widths)

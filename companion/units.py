@@ -187,12 +187,3 @@ class SoftmaxLastZero(Softmax):
     def dlogp_dz(self, h, z):
         return super().dlogp_dz(h, z)[..., :-1]
 
-
-UNIT_TYPES = {"normal": Normal, "bernoulli": Bernoulli, "softmax": Softmax, "softmax_last_zero": SoftmaxLastZero}
-
-
-def make_units(kind: str, **params):
-    """Build a unit family by name: ``"normal"``, ``"bernoulli"`` or ``"softmax"``."""
-    if kind not in UNIT_TYPES:
-        raise ValueError(f"unit type must be one of {tuple(UNIT_TYPES)}, got {kind!r}")
-    return UNIT_TYPES[kind](**params)

@@ -29,7 +29,7 @@ def test_adam_rejects_mismatched_lists():
 
 
 def test_linear_schedule_interpolates_then_holds():
-    s = LinearSchedule(1e-2, 1e-3, steps=100)
+    s = LinearSchedule(1e-2, 1e-3, duration=100)
     assert s(0) == pytest.approx(1e-2)
     assert s(50) == pytest.approx(5.5e-3)
     assert s(100) == pytest.approx(1e-3)
