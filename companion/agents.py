@@ -9,9 +9,16 @@ import torch
 
 from .network import DTYPE, sample, sample_deterministic_hidden
 from .optim import BlockAdam, as_schedules, layer_rates
-from .rules import (backprop_update, critic_update, map_update, reinforce_update, reparam_squared_error_grads,
-                    ste_update, weight_max_update)
 from .paired import PairedTeams
+from .rules import (
+    backprop_update,
+    critic_update,
+    map_update,
+    reinforce_update,
+    reparam_squared_error_grads,
+    ste_update,
+    weight_max_update,
+)
 from .teams import ACTORS, CRITICS, SeparateTeams
 
 

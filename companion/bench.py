@@ -24,7 +24,8 @@ AUTHORS_RUN_STEPS_PER_S = 590.0
 
 def cartpole_teams(runs: int):
     """The paper's CartPole actor and critic (64-32 softplus; Table 3 variances, T = 2)."""
-    actor = init_network([4, 64, 32, 2], [Normal("softplus", 0.03), Normal("softplus", 0.1), Softmax(2.0)], runs, seed=1)
+    actor = init_network([4, 64, 32, 2], [Normal("softplus", 0.03), Normal("softplus", 0.1), Softmax(2.0)], runs,
+                         seed=1)
     critic = init_network([4, 64, 32, 1], [Normal("softplus", 0.03), Normal("softplus", 0.1), Normal("linear", 0.1)],
                           runs, seed=2)
     return actor, critic
@@ -36,7 +37,8 @@ def _actor_critic(settle_steps: int, fused: bool, compiled: bool, actor_kind: st
     def run(runs: int, env_steps: int) -> float:
         actor, critic = cartpole_teams(runs)
         if actor_kind == "weight_max":  # a Bernoulli team in place of the normal one
-            actor = init_network([4, 64, 32, 2], [Bernoulli(), Bernoulli(), Softmax(1.0)], runs, seed=1, bias_range=1e-3)
+            actor = init_network([4, 64, 32, 2], [Bernoulli(), Bernoulli(), Softmax(1.0)], runs, seed=1,
+                                 bias_range=1e-3)
         cfg = ActorCriticConfig([1e-2, 1e-5, 1e-6], [2e-2, 2e-5, 2e-6], 0.95, 0.95, settle_steps=settle_steps,
                                 actor_kind=actor_kind, critic_kind=critic_kind)
         envs = RunEnvs("CartPole-v1", runs, seed=0)

@@ -122,7 +122,8 @@ SWEEP_EXTENDED = {
     ("chung2022weightmax", "acrobot", "Backprop"): (0.1, 0.03, 0.01),
     ("chung2022weightmax", "cartpole", "REINFORCE"): (10.0, 30.0, 100.0),
     ("chung2022weightmax", "cartpole", "STE backprop"): (10.0,), ("chung2022weightmax", "cartpole", "Backprop"): (0.1,),
-    ("chung2022weightmax", "multiplexer", "REINFORCE"): (10.0,), ("chung2022weightmax", "multiplexer", "Backprop"): (0.1,),
+    ("chung2022weightmax", "multiplexer", "REINFORCE"): (10.0,),
+    ("chung2022weightmax", "multiplexer", "Backprop"): (0.1,),
     ("chung2022weightmax", "lunarlander", "REINFORCE"): (0.1,),
     ("chung2022weightmax", "lunarlander", "STE backprop"): (10.0,),
 }
@@ -232,8 +233,8 @@ def wm_baseline(wm_entry: Experiment, method: str, scale: float, runs: int = 10,
         s = s.changed(lr_scale=scale, learner=WM_TAGS[method], units="normal" if backprop else "bernoulli",
                       lr=[scale * x for x in s.lr])
     else:
-        s = s.changed(lr_scale=scale, actor_kind={"REINFORCE": "team", "STE backprop": "ste", "Backprop": "ann"}[method],
-                      actor_lambda=0.0, actor_lr=_scaled(s.actor_lr, scale))
+        actor_kind = {"REINFORCE": "team", "STE backprop": "ste", "Backprop": "ann"}[method]
+        s = s.changed(lr_scale=scale, actor_kind=actor_kind, actor_lambda=0.0, actor_lr=_scaled(s.actor_lr, scale))
         if backprop:
             s = s.changed(actor_units="normal", actor_activation="relu")
     return Experiment(name=name or f"wm_{WM_TAGS[method]}_{short_name(wm_entry.task)}", paper="chung2022weightmax",
@@ -296,7 +297,8 @@ REGISTRY["map_mountaincar_symmetric"] = replace(
 # the supervised MAP Propagation regression with 100 settling steps instead of 20 (chapter 4)
 _sl = REGISTRY["map_sl_regression"]
 REGISTRY["map_sl_regression_n100"] = replace(
-    _sl, name="map_sl_regression_n100", figure="settling check (Fig 1)", settings=_sl.settings.changed(settle_steps=100))
+    _sl, name="map_sl_regression_n100", figure="settling check (Fig 1)",
+    settings=_sl.settings.changed(settle_steps=100))
 
 # 30 more Acrobot runs of MAP Propagation with other seeds: how often a run learns slowly (chapter 4)
 REGISTRY["map_acrobot_more_runs"] = replace(REGISTRY["map_acrobot"], name="map_acrobot_more_runs",
@@ -383,7 +385,8 @@ def sweep_rows(paper: str, load) -> list:
 # Table 1 of [MAP]: average return over all episodes, mean and std over 10 runs, as reported
 REPORTED = {
     ("MAP Propagation", "Acrobot-v1"): (-100.29, 5.40), ("MAP Propagation", "CartPole-v1"): (459.70, 13.89),
-    ("MAP Propagation", "LunarLander-v3"): (127.88, 24.57), ("MAP Propagation", "MountainCarContinuous-v0"): (39.45, 30.48),
+    ("MAP Propagation", "LunarLander-v3"): (127.88, 24.57),
+    ("MAP Propagation", "MountainCarContinuous-v0"): (39.45, 30.48),
     ("REINFORCE", "Acrobot-v1"): (-148.42, 47.65), ("REINFORCE", "CartPole-v1"): (47.29, 8.22),
     ("REINFORCE", "LunarLander-v3"): (-62.05, 16.16), ("REINFORCE", "MountainCarContinuous-v0"): (-35.52, 0.65),
     ("REINFORCE with Thomas (2011)", "Acrobot-v1"): (-149.11, 33.50),

@@ -89,7 +89,7 @@ class BlockAdam:
         ]
 
     def step(self, grads, lrs, mask=None) -> None:
-        """One ascent step of every block with its rate in ``lrs``, for the rows where ``mask`` is set (default: all)."""
+        """One ascent step of every block with its rate in ``lrs``, for the rows in ``mask`` (default: all)."""
         if len(lrs) != len(self.blocks):
             raise ValueError(f"lrs must have {len(self.blocks)} entries (one per block), got {len(lrs)}")
         if mask is not None and not mask.any():

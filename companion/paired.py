@@ -126,7 +126,7 @@ class PairedTeams:
 
     def per_team(self, a, c):
         """A per-row vector: ``a`` on the actor's rows, ``c`` on the critic's."""
-        return torch.cat([torch.full((self.runs,), float(a), dtype=DTYPE), torch.full((self.runs,), float(c), dtype=DTYPE)])
+        return torch.cat([torch.full((self.runs,), float(x), dtype=DTYPE) for x in (a, c)])
 
     @staticmethod
     def _pad(a, c):
@@ -146,21 +146,23 @@ class PairedTeams:
             self.hidden.append(h)
         z = self.layers[-1].preact(h)
         z_a, z_c = z[: self.runs, :, : self.widths[0]], z[self.runs:, :, : self.widths[1]]
-        self.outputs = (self.out_units[0].from_noise(z_a, noise[0][-1]), self.out_units[1].from_noise(z_c, noise[1][-1]))
+        self.outputs = (self.out_units[0].from_noise(z_a, noise[0][-1]),
+                        self.out_units[1].from_noise(z_c, noise[1][-1]))
         return self.out_units[1].mean(z_c)[:, 0, 0]
 
     def action(self):
+        """The actor's action per run, shape ``(R,)`` (index) or ``(R, n)`` (continuous)."""
         return self.out_units[0].action(self.outputs[0])[:, 0]
 
     def learn(self, delta, t, mask):
-        """Step 3 (and 6) of Algorithm 2 for both teams: ``W^l <- W^l + alpha_l * delta * z^l`` on the rows in ``mask``."""
+        """Steps 3 and 6 of Algorithm 2 for both teams: ``W^l <- W^l + alpha_l * delta * z^l``, rows in ``mask``."""
         if not mask.any():  # most steps end no episode: skip the products
             return
         rates = [schedule(t) for team in self.schedules for schedule in team]
         self.opt.step([torch.cat([delta, delta]).unsqueeze(1) * self.trace], rates, torch.cat([mask, mask]))
 
     def _settle(self):
-        """Step 4 of Algorithm 2, eq. (8) of [MAP], for every hidden layer of both teams at once, ``cfg.settle_steps`` times."""
+        """Step 4 of Algorithm 2: eq. (8) of [MAP] ``cfg.settle_steps`` times, all hidden layers of both teams."""
         first = self.layers[0]
         mean_first = first.units.mean(first.preact(self.state))  # the state does not move while settling
         back = [layer.weight.transpose(1, 2).contiguous() for layer in self.layers[1:]]
@@ -174,6 +176,7 @@ class PairedTeams:
                                          self.layers, self.var, self.out_units, self.outputs, self.runs, self.widths)
 
     def check_finite(self, t):
+        """Stop if a run's weights are no longer finite (``t``: the environment step, for the message)."""
         check_finite([self.flat], t, self.runs)
 
     def finish(self):

@@ -47,8 +47,9 @@ def actor_units(s: ActorCriticSettings) -> list:
     else:
         hidden = [Normal(s.actor_activation or s.activation, var) for var in s.actor_var]
     kind, value = s.actor_out
-    out = Normal("linear", value) if kind == "normal" else {"softmax": Softmax, "softmax_last_zero": SoftmaxLastZero}[kind](value)
-    return hidden + [out]
+    if kind == "normal":
+        return hidden + [Normal("linear", value)]
+    return hidden + [{"softmax": Softmax, "softmax_last_zero": SoftmaxLastZero}[kind](value)]
 
 
 def critic_units(s: ActorCriticSettings) -> list:

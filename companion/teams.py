@@ -16,8 +16,15 @@ import torch
 
 from .network import DTYPE, sample, sample_deterministic_hidden, sample_exploring_some
 from .optim import BlockAdam, as_schedules, layer_rates
-from .rules import (backprop_update, layer_log_prob_grads, output_mean_grads, reinforce_update, settle, ste_update,
-                    weight_max_update)
+from .rules import (
+    backprop_update,
+    layer_log_prob_grads,
+    output_mean_grads,
+    reinforce_update,
+    settle,
+    ste_update,
+    weight_max_update,
+)
 from .rules.map_prop import check_critic, check_settleable, output_mean
 
 
@@ -252,7 +259,7 @@ class SeparateTeams:
         return self.actor.action()
 
     def learn(self, delta, t, mask):
-        """Step 3 (and 6) of Algorithm 2: ``W^l <- W^l + alpha_l * delta * z^l`` in both parts, for the runs in ``mask``."""
+        """Steps 3 and 6 of Algorithm 2: ``W^l <- W^l + alpha_l * delta * z^l`` in both parts, runs in ``mask``."""
         for learner in self.learners:
             learner.learn(delta, t, mask)
 

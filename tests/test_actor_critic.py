@@ -4,11 +4,10 @@ import torch
 
 from companion.agents import ActorCriticConfig, train_actor_critic
 from companion.bench import cartpole_teams
-from companion.teams import accumulate_traces
 from companion.envs import RunEnvs
 from companion.network import init_network
+from companion.teams import accumulate_traces
 from companion.units import Normal, Softmax
-
 
 CFG = ActorCriticConfig(actor_lrs=[1e-2, 1e-5, 1e-6], critic_lrs=[2e-2, 2e-5, 2e-6], actor_lambda=0.95, critic_lambda=0.95)
 

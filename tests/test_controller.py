@@ -1,8 +1,13 @@
 import pytest
 import torch
 
-from companion.controller import (most_probable_pressed, posterior_pressed, train_faulty_controller, transmit,
-                                  update_mean_std)
+from companion.controller import (
+    most_probable_pressed,
+    posterior_pressed,
+    train_faulty_controller,
+    transmit,
+    update_mean_std,
+)
 
 
 def test_transmit_flips_at_the_given_rate():

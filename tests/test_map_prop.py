@@ -2,8 +2,16 @@ import pytest
 import torch
 
 from companion.network import init_network, sample
-from companion.rules import (critic_update, energy, energy_gradient, map_update, reinforce_update,
-                             reparam_squared_error_grads, reparam_update, settle)
+from companion.rules import (
+    critic_update,
+    energy,
+    energy_gradient,
+    map_update,
+    reinforce_update,
+    reparam_squared_error_grads,
+    reparam_update,
+    settle,
+)
 from companion.units import Bernoulli, Normal, Softmax
 
 

@@ -1,10 +1,9 @@
 import pytest
 import torch
+from conftest import random_values
 
 from companion.network import Layer
 from companion.units import Bernoulli, Normal, Softmax
-
-from conftest import random_values
 
 
 def test_dlogp_dz_equals_autograd(family):
