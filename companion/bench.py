@@ -35,6 +35,7 @@ def _actor_critic(settle_steps: int, fused: bool, compiled: bool, actor_kind: st
                   critic_kind: str = "team"):
     """A measurement of an actor-critic learner on CartPole: ``(runs, env_steps) -> run-steps per second``."""
     def run(runs: int, env_steps: int) -> float:
+        """Run-steps per second of ``runs`` runs over ``env_steps`` environment steps."""
         actor, critic = cartpole_teams(runs)
         if actor_kind == "weight_max":  # a Bernoulli team in place of the normal one
             actor = init_network([4, 64, 32, 2], [Bernoulli(), Bernoulli(), Softmax(1.0)], runs, seed=1,
@@ -52,6 +53,7 @@ def _actor_critic(settle_steps: int, fused: bool, compiled: bool, actor_kind: st
 def _single_step(learner: str):
     """A measurement of a single-step learner on the multiplexer: ``(runs, updates) -> samples per second``."""
     def run(runs: int, updates: int) -> float:
+        """Samples per second of ``runs`` runs over ``updates`` updates of 128 samples."""
         task = Multiplexer(5)
         net = init_network([task.n_inputs, 64, 32, 2], [Normal("softplus", 0.3), Normal("softplus", 1.0), Softmax(1.0)],
                            runs, seed=0)

@@ -4,6 +4,11 @@ from __future__ import annotations
 import torch
 
 
+def per_run(x, like):
+    """View a per-run vector ``x`` (shape ``(R,)``) so it broadcasts against ``like``."""
+    return x.view((-1,) + (1,) * (like.dim() - 1))
+
+
 def check_adam_settings(betas, eps):
     """Refuse Adam settings outside their range: ``betas`` in ``[0, 1)``, ``eps`` positive."""
     if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
@@ -47,11 +52,10 @@ class Adam:
         b1, b2 = self.betas
         self.t += 1 if mask is None else mask.to(self.t.dtype)
         c1, c2 = 1 - b1**self.t, 1 - b2**self.t
-        rows = lambda x, p: x.view((-1,) + (1,) * (p.dim() - 1))  # noqa: E731 - a per-row vector against p
         m = torch._foreach_add(torch._foreach_mul(self.m, b1), grads, alpha=1 - b1)
         v = torch._foreach_addcmul(torch._foreach_mul(self.v, b2), grads, grads, value=1 - b2)
-        m_hat = torch._foreach_div(m, [rows(c1, p) for p in self.params])
-        v_hat = torch._foreach_div(v, [rows(c2, p) for p in self.params])
+        m_hat = torch._foreach_div(m, [per_run(c1, p) for p in self.params])
+        v_hat = torch._foreach_div(v, [per_run(c2, p) for p in self.params])
         denom = torch._foreach_add(torch._foreach_sqrt(v_hat), self.eps)
         change = torch._foreach_div(torch._foreach_mul(m_hat, [float(lr) for lr in lrs]), denom)
         if mask is None or mask.all():
@@ -59,7 +63,7 @@ class Adam:
             torch._foreach_add_(self.params, change)
             return
         for i, p in enumerate(self.params):
-            keep = rows(mask, p)
+            keep = per_run(mask, p)
             self.m[i], self.v[i] = torch.where(keep, m[i], self.m[i]), torch.where(keep, v[i], self.v[i])
             p.copy_(torch.where(keep, p + change[i], p))
 

@@ -45,7 +45,10 @@ def settle_stacked(hidden, mean_first, layers, back, var, rate, out_units, outpu
     function of tensors, so ``torch.compile`` can fuse it.
     """
     above = layers[1:]
-    preact = lambda layer, h: matmul(h, layer.weight) + layer.bias.unsqueeze(1)  # noqa: E731
+
+    def preact(layer, h):
+        return matmul(h, layer.weight) + layer.bias.unsqueeze(1)
+
     for _ in range(settle_steps):
         zs = [preact(layer, h) for layer, h in zip(above[:-1], hidden[:-1])]
         means = [mean_first] + [layer.units.mean(z) for layer, z in zip(above, zs)]
@@ -74,6 +77,37 @@ def settled_traces(trace, decay, fresh, state, hidden, layers, var, out_units, o
     return accumulate_traces([trace], [torch.cat([g.flatten(1) for g in grads], 1)], decay, fresh)[0]
 
 
+def check_pairable(actor, critic):
+    """Refuse teams that cannot be fused: both must settle, share input and hidden widths and
+    activations, and the critic must end in one normal unit."""
+    check_settleable(actor)
+    check_settleable(critic)
+    check_critic(critic)
+    if actor.sizes[:-1] != critic.sizes[:-1] or any(
+            a.units.activation != c.units.activation for a, c in zip(actor.layers[:-1], critic.layers[:-1])):
+        raise ValueError("actor and critic must share input and hidden widths and activations to be paired, "
+                         f"got {actor.sizes} and {critic.sizes}")
+
+
+def pad_stack(a, c):
+    """Stack actor rows over critic rows, padding the last axis of the narrower with zeros."""
+    width = max(a.shape[-1], c.shape[-1])
+    return torch.cat([torch.nn.functional.pad(x, (0, width - x.shape[-1])) for x in (a, c)])
+
+
+def stacked_parameters(actor, critic):
+    """Both teams' weights and biases, actor rows over critic rows, every row's parameters in one
+    flat vector. Returns the ``(2R, P)`` tensor, the layers as views into it (with the actor's
+    units) and the columns that hold each layer's ``W^l`` and ``b^l``."""
+    stacked = [pad_stack(a, c) for la, lc in zip(actor.layers, critic.layers)
+               for a, c in ((la.weight, lc.weight), (la.bias, lc.bias))]
+    flat = torch.cat([p.flatten(1) for p in stacked], 1)
+    ends = torch.tensor([0] + [p[0].numel() for p in stacked]).cumsum(0).tolist()
+    views = [flat[:, start:end].view(p.shape) for p, start, end in zip(stacked, ends[:-1], ends[1:])]
+    layers = [Layer(w, b, a.units) for w, b, a in zip(views[::2], views[1::2], actor.layers)]
+    return flat, layers, [slice(ends[2 * l], ends[2 * l + 2]) for l in range(len(layers))]
+
+
 class PairedTeams:
     """Algorithm 2 for an actor and a critic with the same hidden widths, fused for speed.
 
@@ -85,9 +119,7 @@ class PairedTeams:
     """
 
     def __init__(self, actor, critic, cfg, compiled: bool = False):
-        check_settleable(actor)
-        check_settleable(critic)
-        check_critic(critic)
+        check_pairable(actor, critic)
         # compiled, the settling loop and the traces run as generated C++ called from a C++
         # wrapper (needs a C++ compiler; about 20 s once per process and network shape)
         if compiled:
@@ -96,24 +128,11 @@ class PairedTeams:
             self.settled_traces = jit(settled_traces)
         else:
             self.settle_stacked, self.settled_traces = settle_stacked, settled_traces
-        if actor.sizes[:-1] != critic.sizes[:-1] or any(
-                a.units.activation != c.units.activation for a, c in zip(actor.layers[:-1], critic.layers[:-1])):
-            raise ValueError("actor and critic must share input and hidden widths and activations to be paired, "
-                             f"got {actor.sizes} and {critic.sizes}")
         self.actor, self.critic, self.cfg, self.runs = actor, critic, cfg, actor.runs
         self.widths = (actor.sizes[-1], critic.sizes[-1])
         self.out_units = (actor.layers[-1].units, critic.layers[-1].units)
-        stacked = [self._pad(a, c) for la, lc in zip(actor.layers, critic.layers)
-                   for a, c in ((la.weight, lc.weight), (la.bias, lc.bias))]
-        self.flat = torch.cat([p.flatten(1) for p in stacked], 1)  # (2R, P)
-        views, start = [], 0
-        for p in stacked:
-            views.append(self.flat[:, start:start + p[0].numel()].view(p.shape))
-            start += p[0].numel()
-        self.layers = [Layer(w, b, a.units) for w, b, a in zip(views[::2], views[1::2], actor.layers)]
+        self.flat, self.layers, columns = stacked_parameters(actor, critic)
         # Adam blocks: every (team, layer) pair, i.e. its rows and the columns of W^l and b^l
-        ends = torch.tensor([0] + [p[0].numel() for p in stacked]).cumsum(0).tolist()
-        columns = [slice(ends[2 * l], ends[2 * l + 2]) for l in range(len(self.layers))]
         teams = (range(self.runs), range(self.runs, 2 * self.runs))
         self.opt = BlockAdam([self.flat], [[(rows, cols) for rows in teams for cols in columns]])
         self.var = [self.per_team(a.units.var, c.units.var).view(-1, 1, 1)
@@ -127,13 +146,6 @@ class PairedTeams:
     def per_team(self, a, c):
         """A per-row vector: ``a`` on the actor's rows, ``c`` on the critic's."""
         return torch.cat([torch.full((self.runs,), float(x), dtype=DTYPE) for x in (a, c)])
-
-    @staticmethod
-    def _pad(a, c):
-        """Stack actor rows over critic rows, padding the last axis of the narrower with zeros."""
-        width = max(a.shape[-1], c.shape[-1])
-        pad = lambda x: torch.nn.functional.pad(x, (0, width - x.shape[-1]))  # noqa: E731
-        return torch.cat([pad(a), pad(c)])
 
     def act(self, state, generator):
         """Sample both teams (noise drawn in the same order as :class:`SeparateTeams`); returns ``mu_L``."""

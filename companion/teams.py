@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from .network import DTYPE, sample, sample_deterministic_hidden, sample_exploring_some
-from .optim import BlockAdam, as_schedules, layer_rates
+from .optim import BlockAdam, as_schedules, layer_rates, per_run
 from .rules import (
     backprop_update,
     layer_log_prob_grads,
@@ -26,11 +26,6 @@ from .rules import (
     weight_max_update,
 )
 from .rules.map_prop import check_critic, check_settleable, output_mean
-
-
-def per_run(x, like):
-    """View a per-run vector ``x`` (shape ``(R,)``) so it broadcasts against ``like``."""
-    return x.view((-1,) + (1,) * (like.dim() - 1))
 
 
 def accumulate_traces(traces, grads, decay, fresh):
