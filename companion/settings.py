@@ -9,9 +9,9 @@ under ``"params"``, so the config hash of every stored result stays valid. Setti
 the first results were stored (the optional ones, with a default) are written only when they
 differ from their default or when an entry names them (``named``, kept by :meth:`Settings.changed`).
 
-Every field holds one value shared by all runs of a batch. A sweep of S settings x K seeds as
-one batch would let a field such as ``actor_lambda`` or ``explore`` hold one value per run
-instead; the fields that may are the ones the trainers already apply per run.
+Every field holds one value shared by all runs of a batch. A sweep of S settings x K seeds run
+as one batch extends this naturally: the settings a run may vary (learning rates, trace decays,
+the exploring probability) would hold one value per run instead of one, and serialise as lists.
 """
 from __future__ import annotations
 

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from companion import teams
 from companion.agents import ActorCriticConfig, train_actor_critic
 from companion.bench import cartpole_teams
 from companion.envs import RunEnvs
@@ -116,3 +117,17 @@ def test_weight_max_with_traces_and_no_delay_is_the_synchronous_rule():
     assert np.array_equal(r_sync, r_top)
     assert all(torch.allclose(a, b, rtol=1e-9, atol=1e-12) for a, b in zip(p_sync, p_top))
     assert not all(torch.allclose(a, b) for a, b in zip(p_sync[:2], p_async[:2]))  # the delay changes layer 1
+
+
+def test_actor_and_critic_parts_are_chosen_by_name():
+    actor, critic = cartpole_teams(2)
+    for actor_kind, actor_part in teams.ACTORS.items():
+        for critic_kind, critic_part in teams.CRITICS.items():
+            cfg = ActorCriticConfig([1e-2] * 3, [1e-2] * 3, 0.9, 0.9, settle_steps=0, actor_kind=actor_kind,
+                                    critic_kind=critic_kind)
+            parts = teams.SeparateTeams(actor, critic, cfg)
+            assert type(parts.actor) is actor_part and type(parts.critic) is critic_part
+    with pytest.raises(ValueError, match="actor_kind must be one of .* got 'hebb'"):
+        ActorCriticConfig([1e-2] * 3, [1e-2] * 3, 0.9, 0.9, actor_kind="hebb")
+    with pytest.raises(ValueError, match=r"critic_kind must be one of \('team', 'ann'\), got 'weight_max'"):
+        ActorCriticConfig([1e-2] * 3, [1e-2] * 3, 0.9, 0.9, critic_kind="weight_max")
