@@ -3,8 +3,9 @@
 :class:`SeparateTeams` combines an actor part and a critic part and calls the rules of
 :mod:`companion.rules` on each in turn: with two teams it is the reference implementation,
 written to be read next to the paper; with ordinary networks (:class:`ANNActor`,
-:class:`ANNCritic`) or Bernoulli teams (:class:`RuleActor`, :class:`TracedWeightMaxActor`) it
-gives the baselines and Weight Maximization. :mod:`companion.paired` computes the MAP
+:class:`ANNCritic`) or Bernoulli teams (:class:`WeightMaxActor`, :class:`STEActor`,
+:class:`TracedWeightMaxActor`, all rules of a :class:`RuleActor`) it gives the baselines and
+Weight Maximization. :mod:`companion.paired` computes the MAP
 Propagation case much faster. Traces decay by ``gamma * lambda`` and restart at an episode's
 first step (steps 1 and 5 of Algorithm 2 in chapter 3); a MAP critic's traces are scaled by
 ``1 / (A - mu_L)`` (eq. 68). An actor or critic part is chosen by name from :data:`ACTORS` and
