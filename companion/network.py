@@ -41,10 +41,12 @@ class Network:
 
     @property
     def runs(self) -> int:
+        """The number of runs ``R`` (the leading axis of every tensor)."""
         return self.layers[0].weight.shape[0]
 
     @property
     def sizes(self) -> list:
+        """Layer widths from the input to the output."""
         return [self.layers[0].weight.shape[1]] + [layer.weight.shape[2] for layer in self.layers]
 
     def parameters(self) -> list:
@@ -52,6 +54,7 @@ class Network:
         return [p for layer in self.layers for p in (layer.weight, layer.bias)]
 
     def check_state(self, state):
+        """Refuse a state that is not ``(R, batch, n_in)``."""
         if state.dim() != 3 or state.shape[0] != self.runs or state.shape[2] != self.sizes[0]:
             raise ValueError(
                 f"state must have shape (runs={self.runs}, batch, {self.sizes[0]}), got {tuple(state.shape)}"

@@ -5,6 +5,19 @@ import numpy as np
 import torch
 
 
+def per_run(x, like):
+    """View a per-run vector ``x`` (shape ``(R,)``) so it broadcasts against ``like``."""
+    return x.view((-1,) + (1,) * (like.dim() - 1))
+
+
+def check_adam_settings(betas, eps):
+    """Refuse Adam settings outside their range: ``betas`` in ``[0, 1)``, ``eps`` positive."""
+    if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
+        raise ValueError(f"betas must lie in [0, 1), got {betas!r}")
+    if not eps > 0:
+        raise ValueError(f"eps must be positive, got {eps!r}")
+
+
 class Adam:
     """Adam (Kingma and Ba, 2015) applied in place to tensors with a leading runs axis.
 
@@ -14,10 +27,7 @@ class Adam:
     """
 
     def __init__(self, params, betas=(0.9, 0.999), eps: float = 1e-8):
-        if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
-            raise ValueError(f"betas must lie in [0, 1), got {betas!r}")
-        if not eps > 0:
-            raise ValueError(f"eps must be positive, got {eps!r}")
+        check_adam_settings(betas, eps)
         self.params = list(params)
         rows = {p.shape[0] for p in self.params}
         if len(rows) != 1:
@@ -43,11 +53,10 @@ class Adam:
         b1, b2 = self.betas
         self.t += 1 if mask is None else mask.to(self.t.dtype)
         c1, c2 = 1 - b1**self.t, 1 - b2**self.t
-        rows = lambda x, p: x.view((-1,) + (1,) * (p.dim() - 1))  # noqa: E731 - a per-row vector against p
         m = torch._foreach_add(torch._foreach_mul(self.m, b1), grads, alpha=1 - b1)
         v = torch._foreach_addcmul(torch._foreach_mul(self.v, b2), grads, grads, value=1 - b2)
-        m_hat = torch._foreach_div(m, [rows(c1, p) for p in self.params])
-        v_hat = torch._foreach_div(v, [rows(c2, p) for p in self.params])
+        m_hat = torch._foreach_div(m, [per_run(c1, p) for p in self.params])
+        v_hat = torch._foreach_div(v, [per_run(c2, p) for p in self.params])
         denom = torch._foreach_add(torch._foreach_sqrt(v_hat), self.eps)
         change = torch._foreach_div(torch._foreach_mul(m_hat, [float(lr) for lr in lrs]), denom)
         if mask is None or mask.all():
@@ -55,7 +64,7 @@ class Adam:
             torch._foreach_add_(self.params, change)
             return
         for i, p in enumerate(self.params):
-            keep = rows(mask, p)
+            keep = per_run(mask, p)
             self.m[i], self.v[i] = torch.where(keep, m[i], self.m[i]), torch.where(keep, v[i], self.v[i])
             p.copy_(torch.where(keep, p + change[i], p))
 
@@ -73,7 +82,7 @@ class BlockAdam:
 
     def __init__(self, params, blocks=None, betas=(0.9, 0.999), eps: float = 1e-8):
         params = list(params)
-        Adam(params, betas, eps)  # the same argument checks
+        check_adam_settings(betas, eps)
         blocks = blocks or [[(range(p.shape[0]), slice(None))] for p in params]
         self.params, self.betas, self.eps = params, betas, eps
         self.grads = [torch.zeros_like(p) for p in params]
@@ -131,13 +140,15 @@ def rows_by_rate(blocks, lrs, on) -> dict:
 
 
 class LinearSchedule:
-    """A rate interpolated linearly from ``start`` to ``end`` over ``steps`` steps, then held.
+    """A rate interpolated linearly from ``start`` to ``end`` over ``duration`` steps, then held.
 
-    ``start`` and ``end`` are numbers, or one rate per run (a sweep): the schedule then gives
-    an array of per-run rates, each computed exactly as a number's would be.
+    A step is an environment step of an actor-critic run or an update of a single-step run;
+    ``duration = 0`` holds ``end`` from the start. ``start`` and ``end`` are numbers, or one rate
+    per run (a sweep): the schedule then gives an array of per-run rates, each computed exactly as
+    a number's would be.
     """
 
-    def __init__(self, start, end=None, steps: int = 0):
+    def __init__(self, start, end=None, duration: int = 0):
         end = start if end is None else end
         per_run = np.ndim(start) > 0 or np.ndim(end) > 0
         start, end = (np.asarray(x, dtype=np.float64) for x in (start, end))
@@ -147,18 +158,19 @@ class LinearSchedule:
         if not (np.isfinite(start).all() and np.isfinite(end).all() and (start >= 0).all() and (end >= 0).all()):
             raise ValueError(f"learning rates must be non-negative and finite, got start={start.tolist()!r}, "
                              f"end={end.tolist()!r}")
-        if steps < 0:
-            raise ValueError(f"steps must be non-negative, got {steps!r}")
+        if duration < 0:
+            raise ValueError(f"duration must be non-negative, got {duration!r}")
         if per_run:
             self.start, self.end = np.broadcast_arrays(start, end)
         else:
             self.start, self.end = float(start), float(end)
-        self.steps = int(steps)
+        self.duration = int(duration)
 
     def __call__(self, t: int):
-        if self.steps == 0:
+        """The rate at step ``t`` (an array of per-run rates for a sweep's schedule)."""
+        if self.duration == 0:
             return self.end
-        frac = min(t / self.steps, 1.0)
+        frac = min(t / self.duration, 1.0)
         return self.start + (self.end - self.start) * frac
 
 

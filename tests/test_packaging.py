@@ -1,8 +1,8 @@
 """The Binder environment and the pip package must name the same dependencies."""
 import pathlib
 import re
-import tomllib
 
+import tomllib
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -9,6 +9,7 @@ import torch
 from companion.experiments import Experiment, sweep_experiment
 from companion.optim import BlockAdam, LinearSchedule, rows_by_rate
 from companion.runner import run_group, run_settings
+from companion.settings import ActorCriticSettings, SingleStepSettings
 
 TINY = dict(hidden=[8, 4], activation="softplus", critic_var=[0.03, 0.1, 0.1], actor_var=[0.03, 0.1],
             actor_out=["softmax", 2.0], critic_lambda=0.9, actor_lambda=0.8, gamma=0.98, settle_steps=0,
@@ -16,9 +17,14 @@ TINY = dict(hidden=[8, 4], activation="softplus", critic_var=[0.03, 0.1, 0.1], a
             reward_clip=None, action_map="index")
 
 
-def cartpole(**params):
-    return Experiment(name="tiny", paper="test", figure="test", task="CartPole-v1", method="test",
-                      kind="actor_critic", length=4, params={**TINY, **params}, runs=6, group=6, seed=7)
+def cartpole(**changes):
+    return Experiment(name="tiny", paper="test", figure="test", task="CartPole-v1", method="test", episodes=4,
+                      settings=ActorCriticSettings(**{**TINY, **changes}), runs=6, group=6, seed=7)
+
+
+def at(exp, setting):
+    """``exp`` with ``setting`` for every run."""
+    return replace(exp, settings=exp.settings.changed(**setting))
 
 
 def rate(a, c=None):
@@ -42,27 +48,28 @@ def test_a_sweep_run_equals_the_run_of_its_setting_alone(case):
     params, settings = CASES[case]
     base = cartpole(**params)
     sweep = sweep_experiment(base, "tiny_sweep", "setting", range(3), settings, 2, seed=base.seed, group=6)
-    swept = run_group(sweep, 0, 6, 4, compile=False)["returns"]
+    swept = run_group(sweep, 0, 6, 4, compiled=False)["returns"]
     assert swept.shape == (6, 4)
     for s, setting in enumerate(settings):
-        alone = run_group(replace(base, params={**base.params, **setting}), 0, 6, 4, compile=False)["returns"]
+        alone = run_group(at(base, setting), 0, 6, 4, compiled=False)["returns"]
         rows = [2 * s, 2 * s + 1]  # run r has setting r // 2
         assert np.array_equal(swept[rows], alone[rows]), (case, s)
     # the settings matter: at least one row differs from the same row run at the first setting
-    first = run_group(replace(base, params={**base.params, **settings[0]}), 0, 6, 4, compile=False)["returns"]
+    first = run_group(at(base, settings[0]), 0, 6, 4, compiled=False)["returns"]
     assert not np.array_equal(swept, first)
 
 
 def test_single_step_sweep_rows_equal_their_settings_alone():
     base = Experiment(name="tiny_mux", paper="test", figure="test", task="multiplexer-37", method="test",
-                      kind="single_step", length=15, runs=4, group=4, seed=3,
-                      params=dict(hidden=[8, 4], activation="softplus", hidden_var=[0.3, 1.0], temperature=1.0,
-                                  lr=[4e-2, 4e-5, 4e-6], batch_size=8, learner="reinforce"))
+                      episodes=15, runs=4, group=4, seed=3,
+                      settings=SingleStepSettings(hidden=[8, 4], activation="softplus", hidden_var=[0.3, 1.0],
+                                                  temperature=1.0, lr=[4e-2, 4e-5, 4e-6], batch_size=8,
+                                                  learner="reinforce"))
     settings = [{"lr": [4e-2, 4e-2, 4e-2]}, {"lr": [1e-3, 1e-2, 1e-1]}]
     sweep = sweep_experiment(base, "tiny_mux_sweep", "rates", [1, 2], settings, 2, seed=3, group=4)
     swept = run_group(sweep, 0, 4)["returns"]
     for s, setting in enumerate(settings):
-        alone = run_group(replace(base, params={**base.params, **setting}), 0, 4)["returns"]
+        alone = run_group(at(base, setting), 0, 4)["returns"]
         assert np.array_equal(swept[2 * s:2 * s + 2], alone[2 * s:2 * s + 2])
     assert not np.array_equal(swept[2:], run_group(base, 0, 4)["returns"][2:])
 
@@ -88,7 +95,7 @@ def test_sweep_settings_are_checked():
 
 
 def test_per_run_schedule_and_adam_rows_grouped_by_rate():
-    s = LinearSchedule([1e-2, 1e-3], [1e-3, 1e-3], steps=10)
+    s = LinearSchedule([1e-2, 1e-3], [1e-3, 1e-3], duration=10)
     assert np.allclose(s(5), [5.5e-3, 1e-3]) and s(5)[0] == LinearSchedule(1e-2, 1e-3, 10)(5)
     opt = BlockAdam([torch.zeros(3, 2), torch.zeros(3, 4)])
     groups = rows_by_rate(opt.blocks, [np.array([0.1, 0.2, 0.1]), 0.1], [True, True, False])
@@ -118,7 +125,7 @@ def test_sensitivity_rows_average_each_settings_seeds():
 def test_protocol_rows_list_every_sweep_of_a_paper_from_the_registry():
     from companion.experiments import REGISTRY, protocol_rows
     rows = protocol_rows("chung2021map")
-    sweeps = [e for e in REGISTRY.values() if e.paper == "chung2021map" and "sweep" in e.params]
+    sweeps = [e for e in REGISTRY.values() if e.paper == "chung2021map" and e.settings.sweep]
     assert [r["experiment"] for r in rows] == [e.name for e in sweeps] and len(rows) >= 16
     assert all(r["seeds per value"] >= 3 and r["runs"] == 7 * r["seeds per value"] for r in rows)
     backprop = next(r for r in rows if r["experiment"] == "sens_cartpole_backprop_actor")
