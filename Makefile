@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup book test unit nbval html notebooks reproduce bench clean
+.PHONY: setup book test lint unit nbval html notebooks reproduce bench clean
 
 setup: $(STAMP)
 
@@ -20,6 +20,10 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build .
 	@echo "Book written to _build/html/index.html"
 
+# ruff (pyflakes, pycodestyle, import order, bugbear, docstrings) on companion/, tests/ and the chapters' code
+lint: $(STAMP)
+	$(BIN)/ruff check companion tests book
+
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests
 
@@ -29,7 +33,7 @@ nbval: $(STAMP)
 html: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-test: unit nbval  # unit includes tests/test_site.py: a -W -n book build and checks of its HTML
+test: lint unit nbval  # unit includes tests/test_site.py: a -W -n book build and checks of its HTML
 
 notebooks: $(STAMP)
 	for nb in book/*.ipynb; do $(BIN)/jupyter-execute --inplace --timeout=600 "$$nb" || exit 1; done

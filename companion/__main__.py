@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-
 from pathlib import Path
 
 from . import bench, store
@@ -65,7 +64,7 @@ def run(args) -> None:
     if args.command == "list":
         width = max(map(len, REGISTRY))
         for name, exp in REGISTRY.items():
-            print(f"{name:{width}s} {exp.task:25s} {exp.method:29s} {exp.runs:3d} runs x {exp.length:6d}  "
+            print(f"{name:{width}s} {exp.task:25s} {exp.method:29s} {exp.runs:3d} runs x {exp.episodes:6d}  "
                   f"{status(name, args.root)}")
         metas = [json.loads(meta.read_text()) for name in REGISTRY
                  if (meta := store.result_paths(name, args.root)[1]).exists()]

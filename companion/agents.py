@@ -8,12 +8,18 @@ import numpy as np
 import torch
 
 from .network import DTYPE, sample, sample_deterministic_hidden
-from .optim import BlockAdam, as_schedules, layer_rates
-from .rules import (backprop_update, critic_update, map_update, reinforce_update, reparam_squared_error_grads,
-                    ste_update, weight_max_update)
+from .optim import BlockAdam, as_schedules, check_runs, layer_rates
 from .paired import PairedTeams
-from .teams import (ANNActor, ANNCritic, RuleActor, SeparateTeams, TeamActor, TeamCritic,
-                    TracedWeightMaxActor)
+from .rules import (
+    backprop_update,
+    critic_update,
+    map_update,
+    reinforce_update,
+    reparam_squared_error_grads,
+    ste_update,
+    weight_max_update,
+)
+from .teams import ACTORS, CRITICS, SeparateTeams
 
 
 def backprop_squared_error(net, values, target) -> list:
@@ -25,141 +31,173 @@ def backprop_squared_error(net, values, target) -> list:
 LEARNERS = {
     "reinforce": (sample, reinforce_update, "reward"),
     "backprop": (sample_deterministic_hidden, backprop_update, "reward"),
-    "map_propagation": (sample, partial(map_update, steps=20), "reward"),  # Algorithm 1 of [MAP], N = 20
-    "map_propagation_sl": (sample, partial(critic_update, steps=20), "target"),  # Appendix C of [MAP]
+    "map_propagation": (sample, partial(map_update, settle_steps=20), "reward"),  # Algorithm 1 of [MAP], N = 20
+    "map_propagation_sl": (sample, partial(critic_update, settle_steps=20), "target"),  # Appendix C of [MAP]
     "backprop_sl": (sample_deterministic_hidden, backprop_squared_error, "target"),
     "weight_max": (sample, weight_max_update, "reward"),  # eqs. 5-6 of [REVIEW], Bernoulli teams
     "ste": (sample, ste_update, "reward"),  # backprop through Bernoulli units, straight-through
 }
 
 
-def train_single_step(net, task, learner: str, batches: int, batch_size: int, lrs, seed: int = 0, on_batch=None,
-                      settle_steps: int | None = None):
+def train_single_step(net, task, learner: str, episodes: int, batch_size: int, lrs, seed: int = 0,
+                      on_episode=None, settle_steps: int | None = None):
     """Train ``net`` in place on a single-step ``task`` (Algorithm 1 of [MAP]; REINFORCE is ``N = 0``).
 
-    Each of ``batches`` updates draws ``batch_size`` states per run, acts, receives rewards and
-    takes one Adam step per run with the batch-mean update (supervised learners get the
-    task's target instead of the reward). ``settle_steps`` overrides the ``N = 20`` settling
-    steps of the MAP Propagation learners. ``lrs`` gives one
-    :class:`~companion.optim.LinearSchedule` (or a constant rate) per layer. Returns the mean
-    reward of every batch, shape ``(R, batches)``.
+    Each of ``episodes`` updates (the registry's episodes of a single-step task) draws
+    ``batch_size`` states per run, acts, receives rewards and takes one Adam step per run with
+    the batch-mean update (supervised learners get the task's target instead of the reward).
+    The loop follows the steps of chapter 3's algorithm for single-step tasks.
+    ``settle_steps`` overrides the ``N = 20`` settling steps of the MAP Propagation learners.
+    ``lrs`` gives one :class:`~companion.optim.LinearSchedule` (or a constant rate) per layer;
+    ``on_episode(n)`` is called after every update with the ``n`` runs that made it. Returns the
+    mean reward of every update, shape ``(R, episodes)``.
     """
     if learner not in LEARNERS:
         raise ValueError(f"learner must be one of {tuple(LEARNERS)}, got {learner!r}")
     if len(lrs) != len(net.layers):
         raise ValueError(f"lrs must give one rate per layer ({len(net.layers)}), got {len(lrs)}")
-    if batches < 1 or batch_size < 1:
-        raise ValueError(f"batches and batch_size must be positive, got {batches!r} and {batch_size!r}")
+    if episodes < 1 or batch_size < 1:
+        raise ValueError(f"episodes and batch_size must be positive, got {episodes!r} and {batch_size!r}")
     act, update, signal = LEARNERS[learner]
     if settle_steps is not None:
-        if "steps" not in getattr(update, "keywords", {}):
+        if "settle_steps" not in getattr(update, "keywords", {}):
             raise ValueError(f"settle_steps applies to the MAP Propagation learners only, not to {learner!r}")
-        update = partial(update.func, steps=settle_steps)
+        update = partial(update.func, settle_steps=settle_steps)
     schedules = as_schedules(lrs)
+    check_runs(schedules, net.runs, "lrs")
     gen = torch.Generator().manual_seed(seed)
     opt = BlockAdam(net.parameters())
     out_units = net.layers[-1].units
-    rewards = torch.empty(net.runs, batches, dtype=torch.float64)
-    for t in range(batches):
-        state = task.sample(net.runs, batch_size, gen)
-        values = act(net, state, gen)
-        reward = task.reward(state, out_units.action(values[-1]))
-        opt.step(update(net, values, reward if signal == "reward" else task.target(state)), layer_rates(schedules, t))
+    rewards = torch.empty(net.runs, episodes, dtype=torch.float64)
+    for t in range(episodes):
+        state = task.sample(net.runs, batch_size, gen)  # step 1
+        values = act(net, state, gen)  # step 2
+        reward = task.reward(state, out_units.action(values[-1]))  # step 3
+        grads = update(net, values, reward if signal == "reward" else task.target(state))  # steps 4 and 5
+        opt.step(grads, layer_rates(schedules, t))  # step 6
         rewards[:, t] = reward.mean(1)
-        if on_batch is not None:
-            on_batch(net.runs)
+        if on_episode is not None:
+            on_episode(net.runs)
     return rewards
+
+
+PER_RUN_SETTINGS = ("actor_lambda", "critic_lambda", "explore")  # settings a sweep may give one value per run
 
 
 @dataclass
 class ActorCriticConfig:
-    """Settings of Algorithm 2 of [MAP] for an actor team and a critic team (Appendix C)."""
+    """Settings of Algorithm 2 of [MAP] for an actor and a critic (Appendix C)."""
 
     actor_lrs: list  # one LinearSchedule (or rate) per actor layer, indexed by environment step
     critic_lrs: list
     actor_lambda: float
     critic_lambda: float
     gamma: float = 0.98
-    steps: int = 20  # energy-minimisation steps N (0: global REINFORCE)
-    actor_kind: str = "team"  # "team" (REINFORCE / MAP Prop), "weight_max", "ste" (Bernoulli teams) or "ann"
-    critic_kind: str = "team"
+    settle_steps: int = 20  # settling steps N (0: global REINFORCE)
+    actor_kind: str = "team"  # a name in teams.ACTORS: "team" (REINFORCE / MAP Prop), "weight_max", "ann", ...
+    critic_kind: str = "team"  # a name in teams.CRITICS: "team" or "ann"
     explore: float = 1.0  # probability that a hidden unit of a team actor explores (Thomas 2011 baseline)
+    # a sweep gives the lambdas and explore one value per run, and the rates per-run schedules
 
     def __post_init__(self):
-        kinds = {"actor_kind": ("team", "ann", "weight_max", "ste", "weight_max_async", "weight_max_topdown"),
-                 "critic_kind": ("team", "ann")}
-        for name, allowed in kinds.items():
+        for name in PER_RUN_SETTINGS:
+            if np.ndim(getattr(self, name)) > 0:
+                setattr(self, name, np.asarray(getattr(self, name), dtype=np.float64))
+        for name, allowed in (("actor_kind", ACTORS), ("critic_kind", CRITICS)):
             if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+                raise ValueError(f"{name} must be one of {tuple(allowed)}, got {getattr(self, name)!r}")
+
+
+def make_teams(actor, critic, cfg: ActorCriticConfig, fused: bool = True, compiled: bool = False):
+    """The actor and critic parts that ``cfg`` names, learning together: two MAP Propagation teams
+    are fused into :class:`~companion.paired.PairedTeams` (fast) when ``fused``, any other pair
+    is a :class:`~companion.teams.SeparateTeams` (the reference); both give the same run."""
+    if fused and cfg.actor_kind == cfg.critic_kind == "team" and np.ndim(cfg.explore) == 0 and cfg.explore == 1:
+        return PairedTeams(actor, critic, cfg, compiled)
+    return SeparateTeams(actor, critic, cfg)
+
+
+class EpisodeLog:
+    """Per run: the return of each of its first ``episodes`` episodes and the states visited in
+    the episodes listed in ``record`` (0-based), padded with NaN up to ``limit + 1`` steps."""
+
+    def __init__(self, runs: int, episodes: int, record, limit: int, n_obs: int):
+        self.episodes, self.record = episodes, {e: i for i, e in enumerate(record)}
+        self.returns = np.zeros((runs, episodes))
+        self.states = np.full((runs, len(self.record), limit + 1, n_obs), np.nan)
+        self.finished = np.zeros(runs, dtype=int)
+        self.ep_return, self.ep_step = np.zeros(runs), np.zeros(runs, dtype=int)
+
+    def active(self) -> np.ndarray:
+        """The runs that have episodes left to play."""
+        return self.finished < self.episodes
+
+    def visit(self, obs, active):
+        """Keep the state of every active run whose current episode is recorded."""
+        for r in np.flatnonzero(active) if self.record else ():
+            if self.finished[r] in self.record:
+                self.states[r, self.record[self.finished[r]], self.ep_step[r]] = obs[r].numpy()
+
+    def add(self, reward, ended):
+        """Add one step's reward to every run's return; close the episodes that ``ended``."""
+        self.ep_return += reward
+        self.ep_step += 1
+        for r in np.flatnonzero(ended):
+            self.returns[r, self.finished[r]] = self.ep_return[r]
+            self.finished[r] += 1
+            self.ep_return[r], self.ep_step[r] = 0.0, 0
+
+
+def check_per_run(cfg: ActorCriticConfig, runs: int) -> None:
+    """Every per-run setting of ``cfg`` (a sweep's) must give exactly one value per run."""
+    for name in ("actor_lrs", "critic_lrs"):
+        check_runs(as_schedules(getattr(cfg, name)), runs, name)
+    for name in PER_RUN_SETTINGS:
+        value = getattr(cfg, name)
+        if np.ndim(value) > 0 and np.shape(value) != (runs,):
+            raise ValueError(f"{name} must be a number or give one value per run ({runs}), got {len(value)} values")
 
 
 def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfig, seed: int = 0,
-                       action_map=None, fused: bool = True, compile: bool = False, max_steps: int | None = None,
+                       action_map=None, fused: bool = True, compiled: bool = False, max_env_steps: int | None = None,
                        on_episode=None, record_episodes=()):
     """MAP Propagation actor-critic with eligibility traces (Algorithm 2 and Appendix C of [MAP]).
 
     One environment per run; every run learns online from its own transitions until it has
-    finished ``episodes`` episodes. Per step: sample both teams at the state ``S'``; learn from
-    the previous transition with ``delta = R + gamma * mu(S') - mu(S)`` (a transition into a
-    terminal state learns at once with ``delta = R - mu(S)``; one cut off by the time limit
-    is not learned from); settle both teams (eq. 8); add the settled log-probability gradients
-    to the traces, the critic's divided by ``A - mu`` (eq. 68); act. Learning rates follow the
-    schedules by environment step. ``fused`` picks :class:`~companion.paired.PairedTeams` (fast)
-    over :class:`~companion.teams.SeparateTeams` (the reference); both give the same run;
-    ``compile`` compiles the fused settling loop with ``torch.compile``.
-    ``max_steps`` stops every run after that many environment steps (for benchmarks);
-    ``on_episode(n)`` is called whenever ``n`` episodes have just ended. Non-finite weights stop
-    the run with a :class:`FloatingPointError` naming the runs and the step.
+    finished ``episodes`` episodes. The loop carries the numbers of the steps of the algorithm
+    in chapter 3. Learning rates follow the schedules by environment step. The parts come from
+    :func:`make_teams` (``fused``; ``compiled`` compiles the fused settling loop with
+    ``torch.compile``). ``max_env_steps`` stops every run after that many environment steps (for
+    benchmarks); ``on_episode(n)`` is called whenever ``n`` episodes have just ended. Non-finite
+    weights stop the run with a :class:`FloatingPointError` naming the runs and the step.
     Returns every episode's undiscounted return, ``(R, episodes)`` (0 where not reached); with
     ``record_episodes`` (0-based episode indices) also the states visited in those episodes,
     ``(R, len(record_episodes), T, n_obs)`` padded with NaN (``T`` = the time limit + 1).
     """
     if not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
-    if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
-        raise ValueError(f"max_steps must be a positive integer or None, got {max_steps!r}")
-    runs = actor.runs
-    gen = torch.Generator().manual_seed(seed)
-    if cfg.actor_kind == cfg.critic_kind == "team" and cfg.explore == 1 and fused:
-        teams = PairedTeams(actor, critic, cfg, compile)
-    else:
-        actors = {"team": lambda: TeamActor(actor, cfg.steps, cfg.explore), "ann": lambda: ANNActor(actor),
-                  "weight_max": lambda: RuleActor(actor, weight_max_update), "ste": lambda: RuleActor(actor, ste_update),
-                  "weight_max_async": lambda: TracedWeightMaxActor(actor, cfg.actor_lrs, cfg.gamma * cfg.actor_lambda, 1),
-                  "weight_max_topdown": lambda: TracedWeightMaxActor(actor, cfg.actor_lrs, cfg.gamma * cfg.actor_lambda, 0)}
-        critics = {"team": lambda: TeamCritic(critic, cfg.steps), "ann": lambda: ANNCritic(critic)}
-        teams = SeparateTeams(actors[cfg.actor_kind](), critics[cfg.critic_kind](), cfg)
+    if max_env_steps is not None and (not isinstance(max_env_steps, int) or max_env_steps < 1):
+        raise ValueError(f"max_env_steps must be a positive integer or None, got {max_env_steps!r}")
+    runs, gen = actor.runs, torch.Generator().manual_seed(seed)
+    check_per_run(cfg, runs)
+    teams = make_teams(actor, critic, cfg, fused, compiled)
     action_map = action_map or (lambda a: a.numpy())
-    returns = np.zeros((runs, episodes))
-    finished = np.zeros(runs, dtype=int)
-    ep_return = np.zeros(runs)
-    fresh = torch.ones(runs, dtype=torch.bool)  # first step of an episode: nothing to learn yet
+    log = EpisodeLog(runs, episodes, record_episodes, envs.envs[0].spec.max_episode_steps or 10_000, envs.n_obs)
+    fresh = torch.ones(runs, dtype=torch.bool)  # step 1: a run starting an episode restarts its traces
     reward, mu_prev = torch.zeros(runs, dtype=DTYPE), torch.zeros(runs, dtype=DTYPE)
     obs = torch.as_tensor(envs.reset(), dtype=DTYPE)
-    record = {e: i for i, e in enumerate(record_episodes)}
-    limit = envs.envs[0].spec.max_episode_steps or 10_000
-    states = np.full((runs, len(record), limit + 1, envs.n_obs), np.nan)
-    ep_step = np.zeros(runs, dtype=int)
     t = 0
-    while (finished < episodes).any() and t != max_steps:
-        active = torch.as_tensor(finished < episodes)
-        for r in range(runs) if record else ():
-            if active[r] and finished[r] in record:
-                states[r, record[finished[r]], ep_step[r]] = obs[r].numpy()
-        mu = teams.act(obs.unsqueeze(1), gen)
-        teams.learn(reward + cfg.gamma * mu - mu_prev, t, ~fresh & active)
-        teams.settle_and_trace(fresh)
-        next_obs, raw, clipped, term, trunc = envs.step(action_map(teams.action()), active.numpy())
+    while log.active().any() and t != max_env_steps:
+        active = torch.as_tensor(log.active())
+        log.visit(obs, active.numpy())
+        mu = teams.act(obs.unsqueeze(1), gen)  # step 2: sample both networks at S; mu = mu_L(S)
+        teams.learn(reward + cfg.gamma * mu - mu_prev, t, ~fresh & active)  # step 3: the previous transition
+        teams.settle_and_trace(fresh)  # steps 4 and 5 (and step 1 for the fresh runs)
+        next_obs, raw, clipped, term, trunc = envs.step(action_map(teams.action()), active.numpy())  # step 6
         reward = torch.as_tensor(clipped, dtype=DTYPE)
-        teams.learn(reward - mu, t, torch.as_tensor(term) & active)
-        ep_return += raw
-        ep_step += 1
+        teams.learn(reward - mu, t, torch.as_tensor(term) & active)  # step 6: a terminal transition at once
         ended = (term | trunc) & active.numpy()
-        for r in np.flatnonzero(ended):
-            returns[r, finished[r]] = ep_return[r]
-            finished[r] += 1
-            ep_return[r] = 0.0
-            ep_step[r] = 0
+        log.add(raw, ended)
         if ended.any():
             teams.check_finite(t)
             if on_episode is not None:
@@ -168,4 +206,4 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
         obs, mu_prev = torch.as_tensor(next_obs, dtype=DTYPE), mu
         t += 1
     teams.finish()
-    return (returns, states) if record else returns
+    return (log.returns, log.states) if record_episodes else log.returns

@@ -17,11 +17,13 @@ MODES = ("pressed", "map", "posterior")
 
 
 def check_eps(eps):
+    """Refuse a flip probability outside ``[0, 0.5)``."""
     if not 0 <= eps < 0.5:
         raise ValueError(f"eps (flip probability) must lie in [0, 0.5), got {eps!r}")
 
 
 def check_mode(mode):
+    """Refuse a mode not in ``MODES``."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
 
@@ -59,7 +61,7 @@ def most_probable_pressed(probs, transmitted, eps):
     return F.one_hot(post.argmax(-1), 2).to(DTYPE)
 
 
-def update_moments(p_good, eps, mode):
+def update_mean_std(p_good, eps, mode):
     """Exact mean and standard deviation of one REINFORCE update behind the faulty controller.
 
     The update is ``R * (x - pi)`` with ``x`` the pressed button (``"pressed"``), its MAP
@@ -87,7 +89,7 @@ def update_moments(p_good, eps, mode):
     return mean, (square - mean ** 2).clamp_min(0).sqrt()
 
 
-def train_faulty_controller(n_states: int, eps: float, mode: str, batches: int, batch_size: int,
+def train_faulty_controller(n_states: int, eps: float, mode: str, episodes: int, batch_size: int,
                             lr: float, runs: int, seed: int = 0):
     """A softmax agent (one weight per state and button) behind a faulty controller.
 
@@ -95,7 +97,8 @@ def train_faulty_controller(n_states: int, eps: float, mode: str, batches: int, 
     learns by REINFORCE on the button it ``"pressed"``, on the ``"map"`` estimate of the
     pressed button, or on the ``"posterior"`` mean of ``grad log pi`` (the exact conditional
     expectation that the MAP estimate approximates). Plain gradient ascent with step ``lr``.
-    Returns two tensors of shape ``(runs, batches)``: the mean reward of every batch and the
+    Each of ``episodes`` updates uses a batch of ``batch_size`` presses per run.
+    Returns two tensors of shape ``(runs, episodes)``: the mean reward of every update and the
     probability of pressing the rewarded button (averaged over states) before it.
     """
     check_eps(eps)
@@ -104,11 +107,11 @@ def train_faulty_controller(n_states: int, eps: float, mode: str, batches: int, 
     net = init_network([n_states, 2], [Softmax(1.0)], runs=runs, seed=seed)
     net.layers[0].weight.zero_()
     good = torch.randint(0, 2, (runs, n_states), generator=gen)
-    rewards = torch.empty(runs, batches, dtype=DTYPE)
-    p_good = torch.empty(runs, batches, dtype=DTYPE)
+    rewards = torch.empty(runs, episodes, dtype=DTYPE)
+    p_good = torch.empty(runs, episodes, dtype=DTYPE)
     out = net.layers[0]
     every_state = torch.eye(n_states, dtype=DTYPE).expand(runs, n_states, n_states)
-    for t in range(batches):
+    for t in range(episodes):
         s = torch.randint(0, n_states, (runs, batch_size), generator=gen)
         state = F.one_hot(s, n_states).to(DTYPE)
         probs = out.units.probs(out.preact(state))

@@ -41,7 +41,7 @@ class Setting:
 
 
 def _rate(name: str, key: str, end: bool, layer: int) -> Callable[[], str]:
-    return lambda: f"{REGISTRY[name].params[key][int(end)][layer]:g}"
+    return lambda: f"{getattr(REGISTRY[name].settings, key)[int(end)][layer]:g}"
 
 
 def softmax_reading() -> str:
@@ -60,7 +60,7 @@ def unit_reward_form() -> str:
 
 
 def weight_regularisation() -> str:
-    keys = {k for e in REGISTRY.values() for k in e.params if "decay" in k or "regular" in k}
+    keys = {k for e in REGISTRY.values() for k in e.settings.to_dict() if "decay" in k or "regular" in k}
     return "none" if not keys else ", ".join(sorted(keys))
 
 
@@ -99,12 +99,12 @@ SETTINGS = [
             "the configuration made the reported numbers, and T then reads as a temperature", "not measured"),
     Setting("MountainCar force from the actor's output a", "map_mountaincar and its baselines", "",
             "[MAP] does not say", ACTION_MAP_FORMULAS["authors"],
-            lambda: ACTION_MAP_FORMULAS[REGISTRY["map_mountaincar"].params["action_map"]],
+            lambda: ACTION_MAP_FORMULAS[REGISTRY["map_mountaincar"].settings.action_map],
             "the configuration made the reported numbers (its map pushes right at a = 0)",
             "chapter 4: map_mountaincar_symmetric, the symmetric map"),
     Setting("baselines' output variance on MountainCar", "reinforce_, thomas_, backprop_mountaincar",
             "0.5", "[MAP] App. E: the same as MAP Propagation's", "",
-            lambda: f"{REGISTRY['reinforce_mountaincar'].params['actor_out'][1]:g}",
+            lambda: f"{REGISTRY['reinforce_mountaincar'].settings.actor_out[1]:g}",
             "the paper states it", "chapter 4: the output noise's floor on an episode that misses the flag"),
     Setting("LunarLander version", "map_, wm_ and every baseline on LunarLander", "LunarLander-v2",
             "[MAP] App. D (gym)", "LunarLander-v2", lambda: REGISTRY["map_lunarlander"].task,
@@ -119,7 +119,7 @@ SETTINGS = [
             "not measured"),
     Setting("Weight Max with traces", "wm_traces_*", TRACES_VARIANTS["weight_max_async"],
             "[WM], [REVIEW] Algorithms", TRACES_VARIANTS["weight_max_topdown"],
-            lambda: TRACES_VARIANTS[REGISTRY["wm_traces_lunarlander"].params["actor_kind"]],
+            lambda: TRACES_VARIANTS[REGISTRY["wm_traces_lunarlander"].settings.actor_kind],
             "the variant the papers describe",
             "chapter 6: wm_traces_config_lunarlander (the configuration's variant, LunarLander, 5 runs)"),
     Setting("weight regularisation with Weight Max", "wm_*", "used: 'a much better result'",

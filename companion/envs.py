@@ -31,6 +31,7 @@ class RunEnvs:
         self.n_obs = int(np.prod(self.envs[0].observation_space.shape))
 
     def reset(self) -> np.ndarray:
+        """Reset every run with its own seed; returns the first observations, ``(R, n_obs)``."""
         return np.stack([env.reset(seed=s)[0] for env, s in zip(self.envs, self.seeds)]).astype(np.float64)
 
     def step(self, actions, active):

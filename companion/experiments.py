@@ -10,7 +10,11 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .settings import ActorCriticSettings, SingleStepSettings
 
 
 @dataclass(frozen=True)
@@ -20,17 +24,25 @@ class Experiment:
     name: str
     paper: str  # citation key of the source paper
     figure: str  # where the curve appears
-    task: str  # a gymnasium id, "multiplexer-37" or "regression-8"
+    task: str  # a gymnasium id, "multiplexer-37", "multiplexer-20" or "regression-8"
     method: str  # the method's name as plotted (a key of plotting.METHOD_COLOURS)
-    kind: str  # "actor_critic" or "single_step"
-    length: int  # episodes per run (actor-critic) or batches per run (single step)
-    params: dict = field(default_factory=dict)
+    episodes: int  # episodes per run (single-step tasks: updates, each on a batch of episodes of one step)
+    settings: ActorCriticSettings | SingleStepSettings
     runs: int = 10
     group: int = 5  # runs computed together as one batch; the unit of checkpointing and of parallel work
     seed: int = 0
 
+    @property
+    def kind(self) -> str:
+        """``"actor_critic"`` or ``"single_step"``, after the type of the settings."""
+        return self.settings.kind
+
     def config(self) -> dict:
-        return asdict(self)
+        """The entry as every stored result keeps it (``episodes`` under the store's key ``length``,
+        the settings under ``params``): the dict the config hash is computed from."""
+        return {"name": self.name, "paper": self.paper, "figure": self.figure, "task": self.task,
+                "method": self.method, "kind": self.kind, "length": self.episodes,
+                "params": self.settings.to_dict(), "runs": self.runs, "group": self.group, "seed": self.seed}
 
     def config_hash(self) -> str:
         """SHA-256 of the canonical JSON of :meth:`config`: any change of a setting changes it."""
@@ -42,7 +54,36 @@ class Experiment:
         return [(start, min(self.group, runs - start)) for start in range(0, runs, self.group)]
 
 
+# the settings a sweep may give each run its own value of (see runner.run_settings)
+SWEEPABLE = {"actor_critic": ("actor_lr", "critic_lr", "actor_lambda", "critic_lambda", "explore"),
+             "single_step": ("lr",)}
+
+
+def sweep_experiment(base: Experiment, name: str, axis: str, values, changes: list, seeds_per_value: int = 3,
+                     seed: int = 1, figure: str = "sensitivity sweep", group: int | None = None) -> Experiment:
+    """``base`` run at each of ``values`` of ``axis``, value ``i`` making the setting ``changes[i]``
+    (a dict of sweepable settings that replace ``base``'s), with ``seeds_per_value`` runs each, as
+    one experiment of ``len(values) * seeds_per_value`` runs: run ``r`` has value ``r // seeds_per_value``,
+    so a group of runs mixes values and is still one batched computation. ``seed`` should differ
+    from the final results' seeds."""
+    allowed = SWEEPABLE[base.kind]
+    if not changes or any(set(c) != set(changes[0]) or not set(c) <= set(allowed) for c in changes):
+        raise ValueError(f"changes must be a non-empty list of dicts with the same keys among {allowed}, "
+                         f"got {changes!r}")
+    if len(values) != len(changes):
+        raise ValueError(f"values must give one {axis} per change ({len(changes)}), got {len(values)}")
+    if not isinstance(seeds_per_value, int) or seeds_per_value < 1:
+        raise ValueError(f"seeds_per_value must be a positive integer, got {seeds_per_value!r}")
+    runs = len(changes) * seeds_per_value
+    unscaled = replace(base.settings, lr_scale=None, named=base.settings.named - {"lr_scale"})
+    settings = unscaled.changed(sweep={"axis": axis, "values": list(values), "changes": [dict(c) for c in changes],
+                                       "seeds_per_value": seeds_per_value})
+    return replace(base, name=name, figure=figure, settings=settings, runs=runs, seed=seed,
+                   group=group or min(runs, 4 * seeds_per_value))
+
+
 def short_name(task: str) -> str:
+    """The task's short name used in entry names: ``"CartPole-v1"`` -> ``"cartpole"``."""
     return task.split("-")[0].replace("Continuous", "").lower()
 
 
@@ -52,11 +93,11 @@ def _map_prop_rl(task, episodes, critic_var, actor_var, actor_out, lambdas, crit
     extra = {} if record_episodes is None else {"record_episodes": record_episodes}
     return Experiment(
         name=f"map_{short_name(task)}", paper="chung2021map", figure="Fig 2, Table 1", task=task,
-        method="MAP Propagation", kind="actor_critic", length=episodes,
-        params=dict(hidden=[64, 32], activation="softplus", critic_var=critic_var, actor_var=actor_var,
-                    actor_out=actor_out, critic_lambda=lambdas[0], actor_lambda=lambdas[1], gamma=0.98,
-                    settle_steps=20, critic_lr=critic_lr, actor_lr=actor_lr, reward_clip=reward_clip,
-                    action_map=action_map, **extra))
+        method="MAP Propagation", episodes=episodes,
+        settings=ActorCriticSettings(
+            hidden=[64, 32], activation="softplus", critic_var=critic_var, actor_var=actor_var, actor_out=actor_out,
+            critic_lambda=lambdas[0], actor_lambda=lambdas[1], gamma=0.98, settle_steps=20, critic_lr=critic_lr,
+            actor_lr=actor_lr, reward_clip=reward_clip, action_map=action_map, **extra))
 
 
 BASELINES = {  # method -> (actor kind, critic kind); all use global REINFORCE's N = 0 in a team actor
@@ -71,8 +112,8 @@ MAP_TAGS = {"REINFORCE": "reinforce", "REINFORCE with Thomas (2011)": "thomas", 
 
 def _scaled(spec, scale: float) -> list:
     """A learning-rate schedule ``[start], [end], steps`` with every rate multiplied by ``scale``."""
-    start, end, steps = spec
-    return [[scale * x for x in start], [scale * x for x in end], steps]
+    start, end, env_steps = spec
+    return [[scale * x for x in start], [scale * x for x in end], env_steps]
 
 
 def baseline(map_entry: Experiment, method: str, scale: float, explore: float = 1.0, runs: int = 10,
@@ -83,16 +124,17 @@ def baseline(map_entry: Experiment, method: str, scale: float, explore: float = 
     output layers of actor and critic learn at their first layer's rate instead of MAP
     Propagation's much smaller one (the first sweep, kept in the registry, shows why)."""
     actor_kind, critic_kind = BASELINES[method]
-    p = dict(map_entry.params, settle_steps=0, actor_kind=actor_kind, critic_kind=critic_kind, explore=explore,
-             lr_scale=scale)
+    rates = {}
     for key in ("actor_lr", "critic_lr"):
-        start, end, steps = p[key]
+        start, end, env_steps = getattr(map_entry.settings, key)
         if fast_output:
             start, end = [*start[:-1], start[0]], [*end[:-1], end[0]]
-        p[key] = _scaled([start, end, steps], scale)
+        rates[key] = _scaled([start, end, env_steps], scale)
+    settings = map_entry.settings.changed(settle_steps=0, actor_kind=actor_kind, critic_kind=critic_kind,
+                                          explore=explore, lr_scale=scale, **rates)
     return Experiment(name=name or f"{MAP_TAGS[method]}_{short_name(map_entry.task)}", paper="chung2021map",
-                      figure=figure, task=map_entry.task, method=method, kind="actor_critic",
-                      length=map_entry.length, params=p, runs=runs, group=min(5, runs))
+                      figure=figure, task=map_entry.task, method=method, episodes=map_entry.episodes,
+                      settings=settings, runs=runs, group=min(5, runs))
 
 
 SWEEP_SCALES = {"chung2021map": (0.1, 0.3, 1.0), "chung2022weightmax": (0.3, 1.0, 3.0)}
@@ -110,7 +152,8 @@ SWEEP_EXTENDED = {
     ("chung2022weightmax", "acrobot", "Backprop"): (0.1, 0.03, 0.01),
     ("chung2022weightmax", "cartpole", "REINFORCE"): (10.0, 30.0, 100.0),
     ("chung2022weightmax", "cartpole", "STE backprop"): (10.0,), ("chung2022weightmax", "cartpole", "Backprop"): (0.1,),
-    ("chung2022weightmax", "multiplexer", "REINFORCE"): (10.0,), ("chung2022weightmax", "multiplexer", "Backprop"): (0.1,),
+    ("chung2022weightmax", "multiplexer", "REINFORCE"): (10.0,),
+    ("chung2022weightmax", "multiplexer", "Backprop"): (0.1,),
     ("chung2022weightmax", "lunarlander", "REINFORCE"): (0.1,),
     ("chung2022weightmax", "lunarlander", "STE backprop"): (10.0,),
 }
@@ -132,7 +175,7 @@ def sweep(map_entry: Experiment) -> list:
     setting, the paper's episodes (fewer on the two long tasks)."""
     task = short_name(map_entry.task)
     return [replace(baseline(map_entry, method, s, SWEEP_EXPLORE if "Thomas" in method else 1.0, runs=3, name=name,
-                             figure="baseline sweep (Fig 2)"), length=SWEEP_EPISODES.get(task, map_entry.length))
+                             figure="baseline sweep (Fig 2)"), episodes=SWEEP_EPISODES.get(task, map_entry.episodes))
             for method in MAP_TAGS for s, name in sweep_grid("chung2021map", task, method).items()]
 
 
@@ -145,7 +188,7 @@ def thomas_sweep(map_entry: Experiment, scale: float) -> list:
     task = short_name(map_entry.task)
     return [replace(baseline(map_entry, "REINFORCE with Thomas (2011)", scale, p, runs=3,
                              name=f"sweep_{task}_thomas_fast_x{scale:g}_p{p:g}", figure="baseline sweep (Fig 2)"),
-                    length=SWEEP_EPISODES.get(task, map_entry.length))
+                    episodes=SWEEP_EPISODES.get(task, map_entry.episodes))
             for p in THOMAS_EXPLORE]
 
 
@@ -157,22 +200,23 @@ def first_sweep(map_entry: Experiment, method: str, scale: float) -> Experiment:
                     figure="baseline sweep (Fig 2)", fast_output=False)
 
 
-def _single_step(name, method, learner, length=31_250):
+def _single_step(name, method, learner):
     """The 37-input multiplexer (Fig 1 of [MAP]): 64-32 network, batch 128, Table 2 settings."""
     return Experiment(
-        name=name, paper="chung2021map", figure="Fig 1", task="multiplexer-37", method=method, kind="single_step",
-        length=length, group=10,
-        params=dict(hidden=[64, 32], activation="softplus", hidden_var=[0.3, 1.0], temperature=1.0,
-                    lr=[4e-2, 4e-5, 4e-6], batch_size=128, learner=learner))
+        name=name, paper="chung2021map", figure="Fig 1", task="multiplexer-37", method=method, episodes=31_250,
+        group=10, settings=SingleStepSettings(hidden=[64, 32], activation="softplus", hidden_var=[0.3, 1.0],
+                                              temperature=1.0, lr=[4e-2, 4e-5, 4e-6], batch_size=128, learner=learner,
+                                              named=frozenset({"temperature"})))
 
 
 def _regression(name, method, learner):
     """Scalar regression (Fig 1 of [MAP]): 8 inputs, 64-32 network, batch 128, Table 2 settings."""
     return Experiment(
-        name=name, paper="chung2021map", figure="Fig 1", task="regression-8", method=method, kind="single_step",
-        length=7_813, group=10,  # 1,000,000 samples in batches of 128
-        params=dict(hidden=[64, 32], activation="softplus", hidden_var=[0.0075, 0.025], output_var=0.025,
-                    lr=[6e-2, 6e-5, 6e-6], batch_size=128, learner=learner, target_seed=0))
+        name=name, paper="chung2021map", figure="Fig 1", task="regression-8", method=method,
+        episodes=7_813, group=10,  # 1,000,000 samples in batches of 128
+        settings=SingleStepSettings(hidden=[64, 32], activation="softplus", hidden_var=[0.0075, 0.025],
+                                    output_var=0.025, lr=[6e-2, 6e-5, 6e-6], batch_size=128, learner=learner,
+                                    target_seed=0, named=frozenset({"target_seed"})))
 
 
 def _weight_max_rl(task, episodes, actor_lr, critic_lr, critic_lambda, traces_lambda, temperature=1.0):
@@ -181,17 +225,18 @@ def _weight_max_rl(task, episodes, actor_lr, critic_lr, critic_lambda, traces_la
     Actor: Bernoulli-logistic 64-32, a softmax whose last logit is fixed at 0, biases in +-1e-3.
     Critic: a backprop network (64-32 softplus, linear output) with eligibility traces.
     """
-    common = dict(hidden=[64, 32], activation="softplus", actor_units="bernoulli", bias_range=1e-3,
-                  actor_var=[1.0, 1.0], actor_out=["softmax_last_zero", temperature], critic_var=[1.0, 1.0, 1.0],
-                  critic_lambda=critic_lambda, gamma=0.98, settle_steps=0, critic_kind="ann", critic_lr=critic_lr,
-                  actor_lr=actor_lr, reward_clip=None, action_map="index")
+    common = ActorCriticSettings(
+        hidden=[64, 32], activation="softplus", actor_units="bernoulli", bias_range=1e-3, actor_var=[1.0, 1.0],
+        actor_out=["softmax_last_zero", temperature], critic_var=[1.0, 1.0, 1.0], critic_lambda=critic_lambda,
+        gamma=0.98, settle_steps=0, critic_kind="ann", critic_lr=critic_lr, actor_lr=actor_lr, reward_clip=None,
+        action_map="index", actor_lambda=0.0)
     short = short_name(task)
     return [
         Experiment(name=f"wm_{short}", paper="chung2022weightmax", figure="WM Fig 2", task=task, method="Weight Max",
-                   kind="actor_critic", length=episodes, params=dict(common, actor_kind="weight_max", actor_lambda=0.0)),
+                   episodes=episodes, settings=common.changed(actor_kind="weight_max")),
         Experiment(name=f"wm_traces_{short}", paper="chung2022weightmax", figure="WM Fig 2", task=task,
-                   method="Weight Max with traces", kind="actor_critic", length=episodes,
-                   params=dict(common, actor_kind="weight_max_async", actor_lambda=traces_lambda)),
+                   method="Weight Max with traces", episodes=episodes,
+                   settings=common.changed(actor_kind="weight_max_async", actor_lambda=traces_lambda)),
     ]
 
 
@@ -199,9 +244,9 @@ def _weight_max_multiplexer(name, method, learner):
     """The 20-input multiplexer of [WM]: 64-32, one Bernoulli output, 800,000 episodes of one sample."""
     return Experiment(
         name=name, paper="chung2022weightmax", figure="WM Fig 2", task="multiplexer-20", method=method,
-        kind="single_step", length=800_000, group=10,
-        params=dict(hidden=[64, 32], activation="relu", hidden_var=[1.0, 1.0], units="bernoulli", bias_range=1e-3,
-                    lr=[1e-2, 1e-3, 1e-4], batch_size=1, learner=learner))
+        episodes=800_000, group=10,
+        settings=SingleStepSettings(hidden=[64, 32], activation="relu", hidden_var=[1.0, 1.0], units="bernoulli",
+                                    bias_range=1e-3, lr=[1e-2, 1e-3, 1e-4], batch_size=1, learner=learner))
 
 
 WM_TAGS = {"REINFORCE": "reinforce", "STE backprop": "ste", "Backprop": "backprop"}  # [WM]'s baselines
@@ -213,21 +258,21 @@ def wm_baseline(wm_entry: Experiment, method: str, scale: float, runs: int = 10,
     settings with another rule for the actor (global REINFORCE, STE backprop through the Bernoulli
     units, or backprop through continuous ReLU units) and every actor learning rate multiplied by
     ``scale`` (the baselines' rates were never published: ``scale`` comes from the stored sweep)."""
-    p = dict(wm_entry.params, lr_scale=scale)
-    backprop = method == "Backprop"
+    s, backprop = wm_entry.settings, method == "Backprop"
     if wm_entry.kind == "single_step":
-        p.update(learner=WM_TAGS[method], units="normal" if backprop else "bernoulli", lr=[scale * x for x in p["lr"]])
+        s = s.changed(lr_scale=scale, learner=WM_TAGS[method], units="normal" if backprop else "bernoulli",
+                      lr=[scale * x for x in s.lr])
     else:
-        p.update(actor_kind={"REINFORCE": "team", "STE backprop": "ste", "Backprop": "ann"}[method], actor_lambda=0.0,
-                 actor_lr=_scaled(p["actor_lr"], scale))
+        actor_kind = {"REINFORCE": "team", "STE backprop": "ste", "Backprop": "ann"}[method]
+        s = s.changed(lr_scale=scale, actor_kind=actor_kind, actor_lambda=0.0, actor_lr=_scaled(s.actor_lr, scale))
         if backprop:
-            p.update(actor_units="normal", actor_activation="relu")
+            s = s.changed(actor_units="normal", actor_activation="relu")
     return Experiment(name=name or f"wm_{WM_TAGS[method]}_{short_name(wm_entry.task)}", paper="chung2022weightmax",
-                      figure=figure, task=wm_entry.task, method=method, kind=wm_entry.kind, length=wm_entry.length,
-                      params=p, runs=runs, group=wm_entry.group if runs == 10 else runs)
+                      figure=figure, task=wm_entry.task, method=method, episodes=wm_entry.episodes,
+                      settings=s, runs=runs, group=wm_entry.group if runs == 10 else runs)
 
 
-WM_SWEEP_LENGTH = {"multiplexer": 100_000}  # episodes per sweep run: 300 on the RL tasks
+WM_SWEEP_EPISODES = {"multiplexer": 100_000}  # episodes per sweep run: 300 on the RL tasks
 
 
 def wm_sweep(wm_entry: Experiment) -> list:
@@ -236,7 +281,7 @@ def wm_sweep(wm_entry: Experiment) -> list:
     the multiplexer)."""
     task = short_name(wm_entry.task)
     return [replace(wm_baseline(wm_entry, method, s, runs=3, name=name, figure="baseline sweep (WM Fig 2)"),
-                    length=WM_SWEEP_LENGTH.get(task, 300))
+                    episodes=WM_SWEEP_EPISODES.get(task, 300))
             for method in WM_TAGS for s, name in sweep_grid("chung2022weightmax", task, method).items()]
 
 
@@ -275,15 +320,15 @@ REGISTRY.update({e.name: e for task in ("cartpole", "acrobot", "lunarlander", "m
                  for e in wm_sweep(REGISTRY[f"wm_{task}"])})
 # MountainCar with the symmetric action map clip(a, -1, 1) instead of the authors' clip(2a + 1, -1, 1)
 _car = REGISTRY["map_mountaincar"]
-REGISTRY["map_mountaincar_symmetric"] = Experiment(**{
-    **_car.config(), "name": "map_mountaincar_symmetric", "figure": "action map check (Fig 2)",
-    "params": {**_car.params, "action_map": "symmetric"}})
+REGISTRY["map_mountaincar_symmetric"] = replace(
+    _car, name="map_mountaincar_symmetric", figure="action map check (Fig 2)",
+    settings=_car.settings.changed(action_map="symmetric"))
 
 # the supervised MAP Propagation regression with 100 settling steps instead of 20 (chapter 4)
 _sl = REGISTRY["map_sl_regression"]
-REGISTRY["map_sl_regression_n100"] = Experiment(**{
-    **_sl.config(), "name": "map_sl_regression_n100", "figure": "settling check (Fig 1)",
-    "params": {**_sl.params, "settle_steps": 100}})
+REGISTRY["map_sl_regression_n100"] = replace(
+    _sl, name="map_sl_regression_n100", figure="settling check (Fig 1)",
+    settings=_sl.settings.changed(settle_steps=100))
 
 # 30 more Acrobot runs of MAP Propagation with other seeds: how often a run learns slowly (chapter 4)
 REGISTRY["map_acrobot_more_runs"] = replace(REGISTRY["map_acrobot"], name="map_acrobot_more_runs",
@@ -294,7 +339,7 @@ REGISTRY["map_acrobot_more_runs"] = replace(REGISTRY["map_acrobot"], name="map_a
 _traces = REGISTRY["wm_traces_lunarlander"]
 REGISTRY["wm_traces_config_lunarlander"] = replace(
     _traces, name="wm_traces_config_lunarlander", figure="variant check (WM Fig 2)", runs=5,
-    params={**_traces.params, "actor_kind": "weight_max_topdown"})
+    settings=_traces.settings.changed(actor_kind="weight_max_topdown"))
 
 # the Thomas (2011) baseline's best scale at exploring probability 0.5 (the sweep's first stage), per task;
 # tests/test_provenance.py checks each against the stored sweep
@@ -347,7 +392,7 @@ def sweep_choice(paper: str, method: str, task: str, load) -> tuple:
     if not entries:
         raise ValueError(f"no sweep for method {method!r} on task {task!r} in {paper!r}")
     best = max(entries, key=lambda e: load(e.name).mean())
-    return best.params["lr_scale"], best.params.get("explore", 1.0)
+    return best.settings.lr_scale, getattr(best.settings, "explore", 1.0)
 
 
 def sweep_rows(paper: str, load) -> list:
@@ -359,7 +404,7 @@ def sweep_rows(paper: str, load) -> list:
         if e.paper != paper or not e.figure.startswith("baseline sweep"):
             continue
         returns = load(e.name)
-        setting = (e.params["lr_scale"], e.params.get("explore", 1.0))
+        setting = (e.settings.lr_scale, getattr(e.settings, "explore", 1.0))
         first = e.name in FIRST_SWEEP
         rows.append({"task": e.task, "method": e.method, "experiment": e.name, "scale": setting[0],
                      "explore": setting[1], "grid": "first" if first else "used",
@@ -370,7 +415,8 @@ def sweep_rows(paper: str, load) -> list:
 # Table 1 of [MAP]: average return over all episodes, mean and std over 10 runs, as reported
 REPORTED = {
     ("MAP Propagation", "Acrobot-v1"): (-100.29, 5.40), ("MAP Propagation", "CartPole-v1"): (459.70, 13.89),
-    ("MAP Propagation", "LunarLander-v3"): (127.88, 24.57), ("MAP Propagation", "MountainCarContinuous-v0"): (39.45, 30.48),
+    ("MAP Propagation", "LunarLander-v3"): (127.88, 24.57),
+    ("MAP Propagation", "MountainCarContinuous-v0"): (39.45, 30.48),
     ("REINFORCE", "Acrobot-v1"): (-148.42, 47.65), ("REINFORCE", "CartPole-v1"): (47.29, 8.22),
     ("REINFORCE", "LunarLander-v3"): (-62.05, 16.16), ("REINFORCE", "MountainCarContinuous-v0"): (-35.52, 0.65),
     ("REINFORCE with Thomas (2011)", "Acrobot-v1"): (-149.11, 33.50),
@@ -403,8 +449,8 @@ def _numbers(values) -> str:
 
 
 def _schedule(spec) -> str:
-    start, end, steps = spec
-    return _numbers(start) if not steps else f"{_numbers(start)} to {_numbers(end)} over {steps:,} steps"
+    start, end, env_steps = spec
+    return _numbers(start) if not env_steps else f"{_numbers(start)} to {_numbers(end)} over {env_steps:,} steps"
 
 
 def hyperparameter_rows(kind: str, method: str = "MAP Propagation", paper: str = "chung2021map") -> list:
@@ -414,22 +460,22 @@ def hyperparameter_rows(kind: str, method: str = "MAP Propagation", paper: str =
         if (exp.kind != kind or exp.paper != paper or not exp.figure.startswith("Fig")
                 or not exp.method.startswith(method)):
             continue
-        p = exp.params
+        s = exp.settings
         if kind == "actor_critic":
-            normal_out = p["actor_out"][0] == "normal"
-            rows.append({"task": exp.task, "episodes": exp.length, "critic sigma^2": _numbers(p["critic_var"]),
-                         "actor sigma^2": _numbers(p["actor_var"] + [p["actor_out"][1]] if normal_out else p["actor_var"]),
-                         "actor T": "-" if normal_out else f"{p['actor_out'][1]:g}",
-                         "lambda (critic, actor)": _numbers([p["critic_lambda"], p["actor_lambda"]]),
-                         "critic alpha": _schedule(p["critic_lr"]), "actor alpha": _schedule(p["actor_lr"]),
-                         "reward clip": "-" if p["reward_clip"] is None else f"+-{p['reward_clip']:g}",
-                         "settling steps N": p["settle_steps"]})
+            out_kind, out_value = s.actor_out
+            rows.append({"task": exp.task, "episodes": exp.episodes, "critic sigma^2": _numbers(s.critic_var),
+                         "actor sigma^2": _numbers(s.actor_var + [out_value] if out_kind == "normal" else s.actor_var),
+                         "actor T": "-" if out_kind == "normal" else f"{out_value:g}",
+                         "lambda (critic, actor)": _numbers([s.critic_lambda, s.actor_lambda]),
+                         "critic alpha": _schedule(s.critic_lr), "actor alpha": _schedule(s.actor_lr),
+                         "reward clip": "-" if s.reward_clip is None else f"+-{s.reward_clip:g}",
+                         "settling steps N": s.settle_steps})
         else:
             rows.append({"experiment": exp.name, "task": exp.task, "method": exp.method,
-                         "samples per run": f"{exp.length * p['batch_size']:,}", "batch": p["batch_size"],
-                         "alpha": _numbers(p["lr"]), "hidden sigma^2": _numbers(p["hidden_var"]),
-                         "output": f"softmax T = {p['temperature']:g}" if "temperature" in p
-                         else f"normal sigma^2 = {p['output_var']:g}"})
+                         "samples per run": f"{exp.episodes * s.batch_size:,}", "batch": s.batch_size,
+                         "alpha": _numbers(s.lr), "hidden sigma^2": _numbers(s.hidden_var),
+                         "output": f"normal sigma^2 = {s.output_var:g}" if exp.task.startswith("regression")
+                         else f"softmax T = {s.temperature:g}"})
     return rows
 
 
@@ -440,24 +486,155 @@ def weight_max_rows() -> list:
     for exp in REGISTRY.values():
         if exp.paper != "chung2022weightmax" or exp.method != "Weight Max":
             continue
-        p = exp.params
+        s = exp.settings
         traces = REGISTRY.get(f"wm_traces_{short_name(exp.task)}")
         if exp.kind == "single_step":
-            row = {"actor alpha": _numbers(p["lr"]), "critic alpha": "-", "lambda (critic, actor)": "-",
-                   "actor lambda with traces": "-", "T": "-", "batch": p["batch_size"]}
+            row = {"actor alpha": _numbers(s.lr), "critic alpha": "-", "lambda (critic, actor)": "-",
+                   "actor lambda with traces": "-", "T": "-", "batch": s.batch_size}
         else:
-            row = {"actor alpha": _schedule(p["actor_lr"]), "critic alpha": _schedule(p["critic_lr"]),
-                   "lambda (critic, actor)": _numbers([p["critic_lambda"], p["actor_lambda"]]),
-                   "actor lambda with traces": _numbers([traces.params["actor_lambda"]]),
-                   "T": f"{p['actor_out'][1]:g}", "batch": 1}
-        rows.append({"task": exp.task, "episodes": f"{exp.length:,}", **row})
+            row = {"actor alpha": _schedule(s.actor_lr), "critic alpha": _schedule(s.critic_lr),
+                   "lambda (critic, actor)": _numbers([s.critic_lambda, s.actor_lambda]),
+                   "actor lambda with traces": _numbers([traces.settings.actor_lambda]),
+                   "T": f"{s.actor_out[1]:g}", "batch": 1}
+        rows.append({"task": exp.task, "episodes": f"{exp.episodes:,}", **row})
     return rows
 
 
 def get(name: str) -> Experiment:
+    """The registry entry called ``name``."""
     if name not in REGISTRY:
         close = difflib.get_close_matches(name, REGISTRY, n=3)
         hint = f"; did you mean {' or '.join(close)}?" if close else ""
         raise ValueError(f"experiment name must be one of the {len(REGISTRY)} names `python -m companion list` "
                          f"shows, got {name!r}{hint}")
     return REGISTRY[name]
+
+
+# ---- sensitivity sweeps (issue 16's protocol, stated in chapter 4 before any result) ----
+# every setting runs the paper's full number of episodes with 3 seeds of its own (SWEEP_SEED: disjoint from
+# the final results' seed 0); the criterion is Table 1's measure, the average return over all episodes
+RATE_GRID = (1e-4, 2.15e-4, 4.64e-4, 1e-3, 2.15e-3, 4.64e-3, 1e-2)  # neighbours a factor 10^(1/3) ~ 2.15 apart
+SWEEP_SEED = 2026
+SWEEP_SEEDS_PER_VALUE = 3
+
+
+def one_rate_per_network(map_entry: Experiment, actor_rate: float, critic_rate: float) -> dict:
+    """Backprop's learning rates as backprop is usually run: one Adam rate for every layer of each
+    network, following the schedule of the task's MAP Propagation entry over time (the same
+    end/start ratio of its first layer over the same steps; constant where it is constant)."""
+    def schedule(spec, rate):
+        start, end, steps = spec
+        return [[rate] * len(start), [rounded(rate * end[0] / start[0])] * len(start), steps]
+    return {"actor_lr": schedule(map_entry.settings.actor_lr, actor_rate),
+            "critic_lr": schedule(map_entry.settings.critic_lr, critic_rate)}
+
+
+def critic_actor_ratio(map_entry: Experiment) -> float:
+    """The papers' critic/actor learning-rate ratio on a task (first layers, at the start)."""
+    return map_entry.settings.critic_lr[0][0] / map_entry.settings.actor_lr[0][0]
+
+
+def rounded(x: float) -> float:
+    """``x`` to 12 significant digits, so that a product of rates reads as it was meant (3e-07, not 3.0000000000000004e-07)."""
+    return float(f"{x:.12g}")
+
+
+def centred_grid(centre: float) -> tuple:
+    """Seven factors ``centre * 10^(k/3)``, ``k = -3..3``: two decades around ``centre``, neighbours ~2.15 apart."""
+    return tuple(float(f"{centre * 10 ** (k / 3):.3g}") for k in range(-3, 4))
+
+
+def scaled_rates(entry: Experiment, scale: float, critic: bool = True) -> dict:
+    """The setting that multiplies every learning rate of ``entry`` by ``scale`` (the critic's too,
+    unless ``critic`` is false)."""
+    if entry.kind == "single_step":
+        return {"lr": [rounded(scale * x) for x in entry.settings.lr]}
+    rates = {key: getattr(entry.settings, key) for key in ("actor_lr", "critic_lr") if critic or key == "actor_lr"}
+    return {key: [[rounded(scale * x) for x in start], [rounded(scale * x) for x in end], env_steps]
+            for key, (start, end, env_steps) in rates.items()}
+
+
+def scale_sweep(base: Experiment, name: str, scales, critic: bool = True) -> Experiment:
+    """``base`` with all its learning rates (only the actor's unless ``critic``) scaled by each of ``scales``."""
+    return sweep_experiment(base, name, "rate factor", scales, [scaled_rates(base, x, critic) for x in scales],
+                            SWEEP_SEEDS_PER_VALUE, SWEEP_SEED, f"sensitivity sweep ({base.figure})")
+
+
+def backprop_actor_sweep(entry: Experiment, base: Experiment, name: str) -> Experiment:
+    """Stage 1 for backprop: the actor's rate on ``RATE_GRID``, the critic's at the papers'
+    critic/actor ratio times it (on a single-step task, every layer's rate)."""
+    if entry.kind == "single_step":
+        settings = [{"lr": [a] * len(entry.settings.lr)} for a in RATE_GRID]
+    else:
+        ratio = critic_actor_ratio(entry)
+        settings = [one_rate_per_network(entry, a, rounded(ratio * a)) for a in RATE_GRID]
+    return sweep_experiment(base, name, "actor rate", RATE_GRID, settings, SWEEP_SEEDS_PER_VALUE, SWEEP_SEED,
+                            f"sensitivity sweep ({entry.figure})")
+
+
+def map_sensitivity(task: str) -> list:
+    """Stage 1 of the protocol on a task of [MAP]: backprop's actor rate, REINFORCE's and Thomas's
+    factor (around the first sweep's choice, Thomas at exploring probability 0.5) and MAP
+    Propagation's factor on the paper's rates."""
+    entry = REGISTRY[f"map_{task}"]
+    centre = {m: BASELINE_CHOICES[("chung2021map", m, task)][0] for m in ("REINFORCE", "REINFORCE with Thomas (2011)")}
+    return [backprop_actor_sweep(entry, baseline(entry, "Backprop", 1.0), f"sens_{task}_backprop_actor"),
+            scale_sweep(baseline(entry, "REINFORCE", 1.0), f"sens_{task}_reinforce", centred_grid(centre["REINFORCE"])),
+            scale_sweep(baseline(entry, "REINFORCE with Thomas (2011)", 1.0, SWEEP_EXPLORE), f"sens_{task}_thomas",
+                        centred_grid(centre["REINFORCE with Thomas (2011)"])),
+            scale_sweep(entry, f"sens_{task}_map", centred_grid(1.0))]
+
+
+def wm_sensitivity(task: str) -> list:
+    """Stage 1 of the protocol on a task of [WM]: backprop's actor rate, REINFORCE's and STE
+    backprop's actor factor (around the first sweep's choice) and Weight Max's factor on its rates."""
+    entry = REGISTRY[f"wm_{task}"]
+    centre = {m: BASELINE_CHOICES[("chung2022weightmax", m, task)][0] for m in ("REINFORCE", "STE backprop")}
+    return [backprop_actor_sweep(entry, wm_baseline(entry, "Backprop", 1.0), f"wmsens_{task}_backprop_actor"),
+            scale_sweep(wm_baseline(entry, "REINFORCE", 1.0), f"wmsens_{task}_reinforce",
+                        centred_grid(centre["REINFORCE"]), critic=False),
+            scale_sweep(wm_baseline(entry, "STE backprop", 1.0), f"wmsens_{task}_ste", centred_grid(centre["STE backprop"]),
+                        critic=False),
+            scale_sweep(entry, f"wmsens_{task}_wm", centred_grid(1.0))]
+
+
+REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "mountaincar") for e in map_sensitivity(task)})
+REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "multiplexer") for e in wm_sensitivity(task)})
+
+
+def sensitivity_rows(exp: Experiment, returns) -> list:
+    """One row per value of a sweep's axis: the value, the mean over its seeds of each run's
+    average return over all episodes (Table 1's measure), and the standard error of that mean
+    (sample std over seeds, ddof = 1, over sqrt(seeds)). ``returns`` is ``(runs, episodes)``."""
+    sweep = exp.settings.sweep
+    per_run = np.asarray(returns).mean(1)
+    if per_run.shape != (exp.runs,):
+        raise ValueError(f"returns must have one row per run of {exp.name} ({exp.runs}), got shape {np.shape(returns)}")
+    k = sweep["seeds_per_value"]
+    rows = []
+    for value, runs in zip(sweep["values"], per_run.reshape(-1, k)):
+        se = runs.std(ddof=1) / np.sqrt(k) if k > 1 else float("nan")
+        rows.append({sweep["axis"]: value, "average return": float(runs.mean()), "standard error": float(se)})
+    return rows
+
+
+def best_setting(exp: Experiment, returns) -> float:
+    """The axis value of the sweep's setting with the best average return (the protocol's choice)."""
+    rows = sensitivity_rows(exp, returns)
+    return max(rows, key=lambda row: row["average return"])[exp.settings.sweep["axis"]]
+
+
+def protocol_rows(paper: str) -> list:
+    """The tuning protocol of ``paper``'s comparison, one row per sweep, read from the registry:
+    the method and task, what it varies over which values, seeds per value, episodes per run."""
+    rows = []
+    for e in REGISTRY.values():
+        sweep = e.settings.sweep
+        if e.paper != paper or not sweep:
+            continue
+        values = sweep["values"]
+        rows.append({"method": e.method, "task": e.task, "varied": sweep["axis"],
+                     "values": f"{len(values)} from {min(values):g} to {max(values):g}",
+                     "seeds per value": sweep["seeds_per_value"], "episodes per run": e.episodes,
+                     "runs": e.runs, "experiment": e.name})
+    return rows

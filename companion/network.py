@@ -41,10 +41,12 @@ class Network:
 
     @property
     def runs(self) -> int:
+        """The number of runs ``R`` (the leading axis of every tensor)."""
         return self.layers[0].weight.shape[0]
 
     @property
     def sizes(self) -> list:
+        """Layer widths from the input to the output."""
         return [self.layers[0].weight.shape[1]] + [layer.weight.shape[2] for layer in self.layers]
 
     def parameters(self) -> list:
@@ -52,6 +54,7 @@ class Network:
         return [p for layer in self.layers for p in (layer.weight, layer.bias)]
 
     def check_state(self, state):
+        """Refuse a state that is not ``(R, batch, n_in)``."""
         if state.dim() != 3 or state.shape[0] != self.runs or state.shape[2] != self.sizes[0]:
             raise ValueError(
                 f"state must have shape (runs={self.runs}, batch, {self.sizes[0]}), got {tuple(state.shape)}"
@@ -104,20 +107,25 @@ def sample(net: Network, state, generator=None, noise=None) -> list:
     return values
 
 
-def sample_exploring_some(net: Network, state, explore: float, generator=None) -> list:
+def sample_exploring_some(net: Network, state, explore, generator=None) -> list:
     """Like :func:`sample`, but each hidden unit explores only with probability ``explore``.
 
     Our reading of the variance reduction of Thomas (2011) used as a baseline by [MAP]: a
     hidden unit that does not explore outputs its mean, so its REINFORCE update
     ``(h - mu) / sigma^2 * ...`` is exactly zero on that step; the output layer always samples.
+    ``explore`` is a number or one probability per run.
     """
-    if not 0 < explore <= 1:
-        raise ValueError(f"explore (probability that a hidden unit explores) must lie in (0, 1], got {explore!r}")
+    probs = torch.as_tensor(explore, dtype=DTYPE)
+    if probs.dim() > 1 or (probs.dim() == 1 and len(probs) != net.runs) or not ((probs > 0) & (probs <= 1)).all():
+        raise ValueError("explore (probability that a hidden unit explores) must lie in (0, 1], as a number or one "
+                         f"per run ({net.runs}), got {explore!r}")
+    if probs.dim():
+        probs = probs.view(-1, 1, 1)
     net.check_state(state)
     values = [state]
     for layer in net.layers[:-1]:
         z = layer.preact(values[-1])
-        u = layer.units.noise(z, generator) * (torch.rand(z.shape, generator=generator, dtype=z.dtype) < explore)
+        u = layer.units.noise(z, generator) * (torch.rand(z.shape, generator=generator, dtype=z.dtype) < probs)
         values.append(layer.units.from_noise(z, u))
     out = net.layers[-1]
     values.append(out.units.sample(out.preact(values[-1]), generator))

@@ -1,7 +1,21 @@
 """Adam with per-run state (gradient ascent) and linear learning-rate schedules."""
 from __future__ import annotations
 
+import numpy as np
 import torch
+
+
+def per_run(x, like):
+    """View a per-run vector ``x`` (shape ``(R,)``) so it broadcasts against ``like``."""
+    return x.view((-1,) + (1,) * (like.dim() - 1))
+
+
+def check_adam_settings(betas, eps):
+    """Refuse Adam settings outside their range: ``betas`` in ``[0, 1)``, ``eps`` positive."""
+    if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
+        raise ValueError(f"betas must lie in [0, 1), got {betas!r}")
+    if not eps > 0:
+        raise ValueError(f"eps must be positive, got {eps!r}")
 
 
 class Adam:
@@ -13,10 +27,7 @@ class Adam:
     """
 
     def __init__(self, params, betas=(0.9, 0.999), eps: float = 1e-8):
-        if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
-            raise ValueError(f"betas must lie in [0, 1), got {betas!r}")
-        if not eps > 0:
-            raise ValueError(f"eps must be positive, got {eps!r}")
+        check_adam_settings(betas, eps)
         self.params = list(params)
         rows = {p.shape[0] for p in self.params}
         if len(rows) != 1:
@@ -42,11 +53,10 @@ class Adam:
         b1, b2 = self.betas
         self.t += 1 if mask is None else mask.to(self.t.dtype)
         c1, c2 = 1 - b1**self.t, 1 - b2**self.t
-        rows = lambda x, p: x.view((-1,) + (1,) * (p.dim() - 1))  # noqa: E731 - a per-row vector against p
         m = torch._foreach_add(torch._foreach_mul(self.m, b1), grads, alpha=1 - b1)
         v = torch._foreach_addcmul(torch._foreach_mul(self.v, b2), grads, grads, value=1 - b2)
-        m_hat = torch._foreach_div(m, [rows(c1, p) for p in self.params])
-        v_hat = torch._foreach_div(v, [rows(c2, p) for p in self.params])
+        m_hat = torch._foreach_div(m, [per_run(c1, p) for p in self.params])
+        v_hat = torch._foreach_div(v, [per_run(c2, p) for p in self.params])
         denom = torch._foreach_add(torch._foreach_sqrt(v_hat), self.eps)
         change = torch._foreach_div(torch._foreach_mul(m_hat, [float(lr) for lr in lrs]), denom)
         if mask is None or mask.all():
@@ -54,7 +64,7 @@ class Adam:
             torch._foreach_add_(self.params, change)
             return
         for i, p in enumerate(self.params):
-            keep = rows(mask, p)
+            keep = per_run(mask, p)
             self.m[i], self.v[i] = torch.where(keep, m[i], self.m[i]), torch.where(keep, v[i], self.v[i])
             p.copy_(torch.where(keep, p + change[i], p))
 
@@ -72,7 +82,7 @@ class BlockAdam:
 
     def __init__(self, params, blocks=None, betas=(0.9, 0.999), eps: float = 1e-8):
         params = list(params)
-        Adam(params, betas, eps)  # the same argument checks
+        check_adam_settings(betas, eps)
         blocks = blocks or [[(range(p.shape[0]), slice(None))] for p in params]
         self.params, self.betas, self.eps = params, betas, eps
         self.grads = [torch.zeros_like(p) for p in params]
@@ -82,9 +92,16 @@ class BlockAdam:
              "steps": [torch.zeros((), dtype=params[0].dtype) for _ in rows]}
             for tensors, own in zip(state, blocks) for rows, cols in own
         ]
+        for block in self.blocks:  # per row of the block: its (param, grad, m, v, step), for per-row rates
+            block["items"] = list(zip(*block["lists"], block["steps"]))
 
     def step(self, grads, lrs, mask=None) -> None:
-        """One ascent step of every block with its rate in ``lrs``, for the rows where ``mask`` is set (default: all)."""
+        """One ascent step of every block with its rate in ``lrs``, for the rows where ``mask`` is set (default: all).
+
+        A block's rate is a number, or one rate per row of the block (a sweep whose runs differ in
+        learning rate). Per-row rates step every (block, row) that shares a rate in one call, so
+        each row steps exactly as it would in a batch where every row had its rate.
+        """
         if len(lrs) != len(self.blocks):
             raise ValueError(f"lrs must have {len(self.blocks)} entries (one per block), got {len(lrs)}")
         if mask is not None and not mask.any():
@@ -92,38 +109,81 @@ class BlockAdam:
         for buffer, grad in zip(self.grads, grads):
             buffer.copy_(grad)
         on = [True] * self.params[0].shape[0] if mask is None else mask.tolist()
+        if any(np.ndim(lr) for lr in lrs):
+            for rate, items in rows_by_rate(self.blocks, lrs, on).items():
+                self._fused_step([list(x) for x in zip(*items)], rate)
+            return
         for block, lr in zip(self.blocks, lrs):
             keep = [i for i, r in enumerate(block["rows"]) if on[r]]
             lists = block["lists"] + [block["steps"]]
             if len(keep) < len(block["rows"]):
                 lists = [[x[i] for i in keep] for x in lists]
-            params, grads, m, v, steps = lists
-            torch._foreach_add_(steps, 1.0)
-            torch._fused_adam_(params, grads, m, v, [], steps, lr=lr, beta1=self.betas[0], beta2=self.betas[1],
-                               weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=True)
+            self._fused_step(lists, lr)
+
+    def _fused_step(self, lists, lr) -> None:
+        params, grads, m, v, steps = lists
+        torch._foreach_add_(steps, 1.0)
+        torch._fused_adam_(params, grads, m, v, [], steps, lr=lr, beta1=self.betas[0], beta2=self.betas[1],
+                           weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=True)
+
+
+def rows_by_rate(blocks, lrs, on) -> dict:
+    """Rate -> the ``(param, grad, m, v, step)`` of every (block, row) with that rate whose row is ``on``;
+    a block's rate is a number or one rate per row of the block."""
+    groups = {}
+    for block, lr in zip(blocks, lrs):
+        rates = np.broadcast_to(lr, (len(block["rows"]),))
+        for i, r in enumerate(block["rows"]):
+            if on[r]:
+                groups.setdefault(float(rates[i]), []).append(block["items"][i])
+    return groups
 
 
 class LinearSchedule:
-    """A rate interpolated linearly from ``start`` to ``end`` over ``steps`` steps, then held."""
+    """A rate interpolated linearly from ``start`` to ``end`` over ``duration`` steps, then held.
 
-    def __init__(self, start: float, end: float | None = None, steps: int = 0):
+    A step is an environment step of an actor-critic run or an update of a single-step run;
+    ``duration = 0`` holds ``end`` from the start. ``start`` and ``end`` are numbers, or one rate
+    per run (a sweep): the schedule then gives an array of per-run rates, each computed exactly as
+    a number's would be.
+    """
+
+    def __init__(self, start, end=None, duration: int = 0):
         end = start if end is None else end
-        if start < 0 or end < 0:
-            raise ValueError(f"learning rates must be non-negative, got start={start!r}, end={end!r}")
-        if steps < 0:
-            raise ValueError(f"steps must be non-negative, got {steps!r}")
-        self.start, self.end, self.steps = float(start), float(end), int(steps)
+        per_run = np.ndim(start) > 0 or np.ndim(end) > 0
+        start, end = (np.asarray(x, dtype=np.float64) for x in (start, end))
+        if start.ndim > 1 or end.ndim > 1 or (start.ndim and end.ndim and start.shape != end.shape):
+            raise ValueError(f"start and end must be numbers or equally long lists of per-run rates, "
+                             f"got start={start.tolist()!r}, end={end.tolist()!r}")
+        if not (np.isfinite(start).all() and np.isfinite(end).all() and (start >= 0).all() and (end >= 0).all()):
+            raise ValueError(f"learning rates must be non-negative and finite, got start={start.tolist()!r}, "
+                             f"end={end.tolist()!r}")
+        if duration < 0:
+            raise ValueError(f"duration must be non-negative, got {duration!r}")
+        if per_run:
+            self.start, self.end = np.broadcast_arrays(start, end)
+        else:
+            self.start, self.end = float(start), float(end)
+        self.duration = int(duration)
 
-    def __call__(self, t: int) -> float:
-        if self.steps == 0:
+    def __call__(self, t: int):
+        """The rate at step ``t`` (an array of per-run rates for a sweep's schedule)."""
+        if self.duration == 0:
             return self.end
-        frac = min(t / self.steps, 1.0)
+        frac = min(t / self.duration, 1.0)
         return self.start + (self.end - self.start) * frac
 
 
 def as_schedules(lrs) -> list:
     """One :class:`LinearSchedule` per layer; a plain number is a constant rate."""
     return [lr if isinstance(lr, LinearSchedule) else LinearSchedule(lr) for lr in lrs]
+
+
+def check_runs(schedules, runs: int, name: str) -> None:
+    """Per-run schedules (a sweep's) must give exactly one rate per run."""
+    for i, s in enumerate(schedules):
+        if np.ndim(s.start) and len(s.start) != runs:
+            raise ValueError(f"{name}[{i}] must be a rate or give one rate per run ({runs}), got {len(s.start)} rates")
 
 
 def layer_rates(schedules, t: int) -> list:

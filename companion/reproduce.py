@@ -38,7 +38,7 @@ def _run_and_checkpoint(exp: Experiment, first: int, runs: int, length: int, roo
     bar = tqdm(total=runs * length, desc=f"{exp.name} runs {first}-{first + runs - 1}", disable=not progress,
                unit="ep" if exp.kind == "actor_critic" else "batch", leave=False)
     start = time.perf_counter()
-    arrays = run_group(exp, first, runs, length, on_episode=bar.update, compile=compile)
+    arrays = run_group(exp, first, runs, length, on_episode=bar.update, compiled=compile)
     bar.close()
     arrays["wall_time"] = np.array(time.perf_counter() - start)
     arrays["config_hash"] = np.array(exp.config_hash())
@@ -69,22 +69,22 @@ def reproduce(names, runs=None, length=None, jobs: int = 1, root=store.RESULTS, 
     for exp in exps:
         _check_override(exp.name, runs, "runs")
         _check_override(exp.name, length, "length")
-        paper = runs in (None, exp.runs) and length in (None, exp.length)
+        paper = runs in (None, exp.runs) and length in (None, exp.episodes)
         npz, meta = store.result_paths(exp.name, root)
         if not paper and meta.exists() and json.loads(meta.read_text()).get("paper_scale"):
             raise ValueError(f"{exp.name}: a paper-scale result is stored in {root}; write a smaller one elsewhere "
                              "(--root) instead of replacing it")
-    todo = [(exp, first, n, length or exp.length) for exp in exps for first, n in exp.groups(runs)
-            if not _finished(exp, first, n, length or exp.length, root)]
+    todo = [(exp, first, n, length or exp.episodes) for exp in exps for first, n in exp.groups(runs)
+            if not _finished(exp, first, n, length or exp.episodes, root)]
     # results are assembled as soon as their last group is done, not when the whole call ends
     open_groups = {exp.name: sum(1 for e, *_ in todo if e is exp) for exp in exps}
-    paths = {exp.name: _assemble(exp, runs or exp.runs, length or exp.length, root)
+    paths = {exp.name: _assemble(exp, runs or exp.runs, length or exp.episodes, root)
              for exp in exps if open_groups[exp.name] == 0}
     calls = (joblib.delayed(_run_and_checkpoint)(exp, first, n, ln, root, compile, progress) for exp, first, n, ln in todo)
     for exp in joblib.Parallel(n_jobs=jobs, return_as="generator")(calls):
         open_groups[exp.name] -= 1
         if open_groups[exp.name] == 0:
-            paths[exp.name] = _assemble(exp, runs or exp.runs, length or exp.length, root)
+            paths[exp.name] = _assemble(exp, runs or exp.runs, length or exp.episodes, root)
     return [paths[exp.name] for exp in exps]
 
 
@@ -106,7 +106,7 @@ def _assemble(exp: Experiment, runs: int, length: int, root):
     npz, meta_path = store.result_paths(exp.name, root)
     meta = {
         "name": exp.name, "config": exp.config(), "config_hash": exp.config_hash(), "runs": runs, "length": length,
-        "paper_scale": runs == exp.runs and length == exp.length, "environment": exp.task,
+        "paper_scale": runs == exp.runs and length == exp.episodes, "environment": exp.task,
         "group_seeds": [group_seed(exp, first) for first, _ in groups],
         "wall_time_s": round(sum(float(p["wall_time"]) for p in parts), 1),
         "versions": store.versions(),
@@ -131,7 +131,7 @@ def verify(name: str, root=store.RESULTS) -> dict:
     arrays, meta = store.load_result(name, exp.config_hash(), root)
     first, n = exp.groups(meta["runs"])[0]
     k = min(REPLAY[exp.kind], meta["length"])
-    replay = run_group(exp, first, n, k, compile=False)["returns"]
+    replay = run_group(exp, first, n, k, compiled=False)["returns"]
     stored = arrays["returns"][first:first + n, :k]
     matching = float(np.isclose(replay, stored, rtol=1e-6, atol=1e-9).mean())
     if matching < 0.8:

@@ -54,6 +54,7 @@ class Regression:
         self.n_inputs, self.n_actions = n_inputs, 1
 
     def sample(self, runs: int, batch: int, generator=None):
+        """Standard normal inputs of shape ``(runs, batch, n)``."""
         return torch.randn(runs, batch, self.n_inputs, generator=generator, dtype=DTYPE)
 
     def target(self, state):

@@ -22,6 +22,7 @@ def configurations(units, n: int):
 
 
 def check_chunks(samples: int, chunk: int):
+    """Refuse a number of samples that is not a positive multiple of ``chunk``."""
     if chunk < 1 or samples < chunk or samples % chunk:
         raise ValueError(f"samples must be a positive multiple of chunk={chunk}, got {samples!r}")
 

@@ -45,6 +45,7 @@ class Normal:
         return f"Normal(activation={self.activation!r}, var={self.var})"
 
     def mean(self, z):
+        """``f(z)``, the mean of ``h``."""
         if self.activation == "softplus":
             return F.softplus(z)
         if self.activation == "relu":
@@ -60,19 +61,24 @@ class Normal:
         return torch.ones_like(z)
 
     def noise(self, z, generator=None):
+        """Standard normal noise of the shape of ``z``."""
         return torch.randn(z.shape, generator=generator, dtype=z.dtype, device=z.device)
 
     def from_noise(self, z, u):
+        """``h = f(z) + sqrt(var) * u``."""
         return self.mean(z) + math.sqrt(self.var) * u
 
     def sample(self, z, generator=None):
+        """Draw ``h ~ N(f(z), var)``."""
         return self.from_noise(z, self.noise(z, generator))
 
     def log_prob(self, h, z):
+        """``log pi(h | z)``, summed over the units of the layer."""
         err = h - self.mean(z)
         return (-0.5 * err**2 / self.var).sum(-1) - 0.5 * h.shape[-1] * math.log(2 * math.pi * self.var)
 
     def dlogp_dz(self, h, z):
+        """``d log pi(h | z) / dz = (h - f(z)) f'(z) / var``."""
         if self.activation == "linear":  # f'(z) = 1: skip the multiplication
             return (h - z) / self.var
         return (h - self.mean(z)) / self.var * self.mean_slope(z)
@@ -93,15 +99,19 @@ class Bernoulli:
         return "Bernoulli()"
 
     def mean(self, z):
+        """``sigmoid(z)``, the probability that ``h = 1``."""
         return torch.sigmoid(z)
 
     def noise(self, z, generator=None):
+        """Uniform noise in ``[0, 1)`` of the shape of ``z``."""
         return torch.rand(z.shape, generator=generator, dtype=z.dtype, device=z.device)
 
     def from_noise(self, z, u):
+        """``h = 1`` where ``u < sigmoid(z)``."""
         return (u < torch.sigmoid(z)).to(z.dtype)
 
     def sample(self, z, generator=None):
+        """Draw ``h ~ Bernoulli(sigmoid(z))``."""
         return self.from_noise(z, self.noise(z, generator))
 
     def mean_slope(self, z):
@@ -110,9 +120,11 @@ class Bernoulli:
         return p * (1 - p)
 
     def log_prob(self, h, z):
+        """``log pi(h | z)``, summed over the units of the layer."""
         return (h * F.logsigmoid(z) + (1 - h) * F.logsigmoid(-z)).sum(-1)
 
     def dlogp_dz(self, h, z):
+        """``d log pi(h | z) / dz = h - sigmoid(z)``."""
         return h - torch.sigmoid(z)
 
     def action(self, h):
@@ -132,11 +144,13 @@ class Softmax:
         return f"Softmax(temperature={self.temperature})"
 
     def probs(self, z):
+        """The action probabilities ``softmax(z / T)``."""
         return torch.softmax(z / self.temperature, dim=-1)
 
     mean = probs
 
     def noise(self, z, generator=None):
+        """One uniform number per sample, for inverse-CDF sampling."""
         return torch.rand(z.shape[:-1] + (1,), generator=generator, dtype=z.dtype, device=z.device)
 
     def from_noise(self, z, u):
@@ -146,15 +160,19 @@ class Softmax:
         return F.one_hot(index, probs.shape[-1]).to(z.dtype)
 
     def sample(self, z, generator=None):
+        """Draw one action, as a one-hot value."""
         return self.from_noise(z, self.noise(z, generator))
 
     def log_probs(self, z):
+        """``log softmax(z / T)``."""
         return torch.log_softmax(z / self.temperature, dim=-1)
 
     def log_prob(self, h, z):
+        """``log pi(h | z)`` of the one-hot value ``h``."""
         return (h * self.log_probs(z)).sum(-1)
 
     def dlogp_dz(self, h, z):
+        """``d log pi(h | z) / dz = (h - softmax(z / T)) / T``."""
         return (h - self.probs(z)) / self.temperature
 
     def action(self, h):
@@ -177,22 +195,16 @@ class SoftmaxLastZero(Softmax):
         return torch.cat([z, torch.zeros_like(z[..., :1])], -1)
 
     def probs(self, z):
+        """The probabilities over all ``n`` actions, the last logit fixed at 0."""
         return super().probs(self._full(z))
 
     mean = probs
 
     def log_probs(self, z):
+        """``log softmax`` over all ``n`` actions."""
         return super().log_probs(self._full(z))
 
     def dlogp_dz(self, h, z):
+        """The softmax gradient without the fixed entry."""
         return super().dlogp_dz(h, z)[..., :-1]
 
-
-UNIT_TYPES = {"normal": Normal, "bernoulli": Bernoulli, "softmax": Softmax, "softmax_last_zero": SoftmaxLastZero}
-
-
-def make_units(kind: str, **params):
-    """Build a unit family by name: ``"normal"``, ``"bernoulli"`` or ``"softmax"``."""
-    if kind not in UNIT_TYPES:
-        raise ValueError(f"unit type must be one of {tuple(UNIT_TYPES)}, got {kind!r}")
-    return UNIT_TYPES[kind](**params)

@@ -2,18 +2,13 @@ import numpy as np
 import pytest
 import torch
 
+from companion import teams
 from companion.agents import ActorCriticConfig, train_actor_critic
-from companion.teams import accumulate_traces
+from companion.bench import cartpole_teams
 from companion.envs import RunEnvs
 from companion.network import init_network
+from companion.teams import accumulate_traces
 from companion.units import Normal, Softmax
-
-
-def cartpole_teams(runs):
-    actor = init_network([4, 64, 32, 2], [Normal("softplus", 0.03), Normal("softplus", 0.1), Softmax(2.0)], runs=runs, seed=1)
-    critic = init_network([4, 64, 32, 1], [Normal("softplus", 0.03), Normal("softplus", 0.1), Normal("linear", 0.1)], runs=runs, seed=2)
-    return actor, critic
-
 
 CFG = ActorCriticConfig(actor_lrs=[1e-2, 1e-5, 1e-6], critic_lrs=[2e-2, 2e-5, 2e-6], actor_lambda=0.95, critic_lambda=0.95)
 
@@ -28,12 +23,12 @@ def test_map_prop_actor_critic_improves_on_cartpole_in_every_run():
     assert late.mean() > 2 * early.mean(), (early, late)
 
 
-@pytest.mark.parametrize("env_id, out, var, compile", [
+@pytest.mark.parametrize("env_id, out, var, compiled", [
     ("CartPole-v1", Softmax(2.0), (0.03, 0.1), False),
     ("MountainCarContinuous-v0", Normal("linear", 0.5), (0.03, 0.1), False),
     ("CartPole-v1", Softmax(2.0), (0.03, 0.1), True),  # the compiled path used by the experiments
 ])
-def test_paired_teams_give_the_same_run_as_separate_teams(env_id, out, var, compile):
+def test_paired_teams_give_the_same_run_as_separate_teams(env_id, out, var, compiled):
     """The fused implementation against the reference: same returns, same weights up to rounding."""
     results = []
     for fused in (False, True):
@@ -42,10 +37,10 @@ def test_paired_teams_give_the_same_run_as_separate_teams(env_id, out, var, comp
         critic = init_network([n_obs, 16, 8, 1], [Normal("softplus", 0.03), Normal("softplus", 0.1), Normal("linear", 0.1)],
                               runs=3, seed=2)
         cfg = ActorCriticConfig(actor_lrs=[1e-2, 1e-4, 1e-5], critic_lrs=[2e-2, 2e-4, 2e-5], actor_lambda=0.9,
-                                critic_lambda=0.8, steps=5)
+                                critic_lambda=0.8, settle_steps=5)
         action_map = None if n_out == 2 else (lambda a: a.numpy().clip(-1, 1))
         returns = train_actor_critic(actor, critic, RunEnvs(env_id, 3, seed=0), 3, cfg, seed=3, action_map=action_map,
-                                     fused=fused, compile=compile and fused)
+                                     fused=fused, compiled=compiled and fused)
         results.append((returns, actor.parameters() + critic.parameters()))
     (ret_a, par_a), (ret_b, par_b) = results
     assert np.allclose(ret_a, ret_b, rtol=1e-9)
@@ -100,7 +95,7 @@ def test_bernoulli_actors_improve_on_cartpole(kind):
     actor = init_network([4, 32, 16, 2], [Bernoulli(), Bernoulli(), Softmax(1.0)], runs=4, seed=1, bias_range=1e-3)
     critic = init_network([4, 32, 16, 1], [Normal("softplus", 1.0), Normal("softplus", 1.0), Normal("linear", 1.0)],
                           runs=4, seed=2)
-    cfg = ActorCriticConfig([2e-2, 2e-4, 2e-5], [4e-2, 4e-5, 4e-6], 0.0, 0.8, steps=0, actor_kind=kind, critic_kind="ann")
+    cfg = ActorCriticConfig([2e-2, 2e-4, 2e-5], [4e-2, 4e-5, 4e-6], 0.0, 0.8, settle_steps=0, actor_kind=kind, critic_kind="ann")
     returns = train_actor_critic(actor, critic, RunEnvs("CartPole-v1", 4, seed=0), 100, cfg, seed=3)
     early, late = returns[:, :10].mean(1), returns[:, -10:].mean(1)
     assert late.mean() > 2 * early.mean() and (late > early).sum() >= 3, (early, late)
@@ -114,7 +109,7 @@ def test_weight_max_with_traces_and_no_delay_is_the_synchronous_rule():
         actor = init_network([4, 16, 8, 2], [Bernoulli(), Bernoulli(), Softmax(1.0)], runs=3, seed=1, bias_range=1e-3)
         critic = init_network([4, 16, 8, 1], [Normal("softplus", 1.0), Normal("softplus", 1.0), Normal("linear", 1.0)],
                               runs=3, seed=2)
-        cfg = ActorCriticConfig([2e-2, 2e-4, 2e-5], [4e-2, 4e-5, 4e-6], 0.0, 0.8, steps=0, actor_kind=kind,
+        cfg = ActorCriticConfig([2e-2, 2e-4, 2e-5], [4e-2, 4e-5, 4e-6], 0.0, 0.8, settle_steps=0, actor_kind=kind,
                                 critic_kind="ann")
         returns = train_actor_critic(actor, critic, RunEnvs("CartPole-v1", 3, seed=0), 4, cfg, seed=3)
         results.append((returns, actor.parameters()))
@@ -122,6 +117,17 @@ def test_weight_max_with_traces_and_no_delay_is_the_synchronous_rule():
     assert np.array_equal(r_sync, r_top)
     assert all(torch.allclose(a, b, rtol=1e-9, atol=1e-12) for a, b in zip(p_sync, p_top))
     assert not all(torch.allclose(a, b) for a, b in zip(p_sync[:2], p_async[:2]))  # the delay changes layer 1
-    with pytest.raises(ValueError, match="delay must be 0 .* or 1 .* got 2"):
-        from companion.teams import TracedWeightMaxActor
-        TracedWeightMaxActor(actor, [1e-2] * 3, 0.0, 2)
+
+
+def test_actor_and_critic_parts_are_chosen_by_name():
+    actor, critic = cartpole_teams(2)
+    for actor_kind, actor_part in teams.ACTORS.items():
+        for critic_kind, critic_part in teams.CRITICS.items():
+            cfg = ActorCriticConfig([1e-2] * 3, [1e-2] * 3, 0.9, 0.9, settle_steps=0, actor_kind=actor_kind,
+                                    critic_kind=critic_kind)
+            parts = teams.SeparateTeams(actor, critic, cfg)
+            assert type(parts.actor) is actor_part and type(parts.critic) is critic_part
+    with pytest.raises(ValueError, match="actor_kind must be one of .* got 'hebb'"):
+        ActorCriticConfig([1e-2] * 3, [1e-2] * 3, 0.9, 0.9, actor_kind="hebb")
+    with pytest.raises(ValueError, match=r"critic_kind must be one of \('team', 'ann'\), got 'weight_max'"):
+        ActorCriticConfig([1e-2] * 3, [1e-2] * 3, 0.9, 0.9, critic_kind="weight_max")

@@ -1,8 +1,13 @@
 import pytest
 import torch
 
-from companion.controller import (most_probable_pressed, posterior_pressed, train_faulty_controller, transmit,
-                                  update_moments)
+from companion.controller import (
+    most_probable_pressed,
+    posterior_pressed,
+    train_faulty_controller,
+    transmit,
+    update_mean_std,
+)
 
 
 def test_transmit_flips_at_the_given_rate():
@@ -33,7 +38,7 @@ def test_map_button_follows_the_transmitted_one_unless_the_policy_is_sure():
 
 
 def test_without_faults_every_mode_learns_identically():
-    curves = [train_faulty_controller(3, 0.0, m, batches=200, batch_size=4, lr=0.1, runs=3, seed=2)
+    curves = [train_faulty_controller(3, 0.0, m, episodes=200, batch_size=4, lr=0.1, runs=3, seed=2)
               for m in ("pressed", "map", "posterior")]
     for rewards, p_good in curves[1:]:
         assert torch.equal(rewards, curves[0][0]) and torch.allclose(p_good, curves[0][1])
@@ -44,11 +49,11 @@ def test_without_faults_every_mode_learns_identically():
 
 def test_update_moments_at_an_undecided_policy():
     half = torch.tensor(0.5)
-    mean, std = update_moments(half, 0.2, "pressed")
+    mean, std = update_mean_std(half, 0.2, "pressed")
     assert mean.item() == pytest.approx(0.5 * (1 - 2 * 0.2)) and std.item() == pytest.approx(0.4)
-    mean, std = update_moments(half, 0.2, "map")  # the MAP button is the transmitted one: always +0.5
+    mean, std = update_mean_std(half, 0.2, "map")  # the MAP button is the transmitted one: always +0.5
     assert mean.item() == pytest.approx(0.5) and std.item() == pytest.approx(0.0, abs=1e-12)
-    mean, std = update_moments(half, 0.2, "posterior")
+    mean, std = update_mean_std(half, 0.2, "posterior")
     assert mean.item() == pytest.approx(0.3) and std.item() < 0.4
 
 
@@ -61,7 +66,7 @@ def test_update_moments_match_simulated_updates():
     for mode, button in [("pressed", pressed), ("map", most_probable_pressed(probs, sent, 0.3)),
                          ("posterior", posterior_pressed(probs, sent, 0.3))]:
         u = reward * (button[..., 0] - 0.8)
-        mean, std = update_moments(torch.tensor(0.8), 0.3, mode)
+        mean, std = update_mean_std(torch.tensor(0.8), 0.3, mode)
         assert abs(u.mean().item() - mean.item()) < 0.005 and abs(u.std().item() - std.item()) < 0.005
 
 
@@ -71,7 +76,7 @@ def test_update_moments_match_simulated_updates():
 ])
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        update_moments(torch.tensor(0.5), kwargs.get("eps", 0.1), kwargs.get("mode", "map"))
-    args = dict(n_states=2, eps=0.1, mode="map", batches=1, batch_size=1, lr=0.1, runs=1) | kwargs
+        update_mean_std(torch.tensor(0.5), kwargs.get("eps", 0.1), kwargs.get("mode", "map"))
+    args = dict(n_states=2, eps=0.1, mode="map", episodes=1, batch_size=1, lr=0.1, runs=1) | kwargs
     with pytest.raises(ValueError, match=match):
         train_faulty_controller(**args)

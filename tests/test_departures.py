@@ -24,11 +24,11 @@ def test_rows_follow_the_registry(monkeypatch):
     rows = departures.departure_rows()
     assert len(rows) == len(departures.SETTINGS)
     acrobot = next(r for r in rows if r["experiments"] == "map_acrobot")
-    assert acrobot["ours"] == f"{experiments.REGISTRY['map_acrobot'].params['actor_lr'][1][2]:g}"
+    assert acrobot["ours"] == f"{experiments.REGISTRY['map_acrobot'].settings.actor_lr[1][2]:g}"
     assert acrobot["follows"] == "authors' configuration" and acrobot["departs from the paper"]
     exp = experiments.REGISTRY["map_acrobot"]
-    start, end, steps = exp.params["actor_lr"]
-    changed = replace(exp, params={**exp.params, "actor_lr": [start, [*end[:2], end[2] * 10], steps]})
+    start, end, env_steps = exp.settings.actor_lr
+    changed = replace(exp, settings=exp.settings.changed(actor_lr=[start, [*end[:2], end[2] * 10], env_steps]))
     monkeypatch.setitem(experiments.REGISTRY, "map_acrobot", changed)
     acrobot = next(r for r in departures.departure_rows() if r["experiments"] == "map_acrobot")
     assert acrobot["follows"] == "paper text" and not acrobot["departs from the paper"]

@@ -1,5 +1,6 @@
 import json
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ def test_every_registry_entry_builds_and_hashes_its_config():
     assert len(hashes) == len(experiments.REGISTRY)
     exp = experiments.get("map_cartpole")
     assert exp.groups() == [(0, 5), (5, 5)] and exp.groups(7) == [(0, 5), (5, 2)]
-    changed = experiments.Experiment(**{**exp.config(), "params": {**exp.params, "gamma": 0.99}})
+    changed = replace(exp, settings=exp.settings.changed(gamma=0.99))
     assert changed.config_hash() != exp.config_hash()
     with pytest.raises(ValueError, match="experiment name must be one of the .* got .chess.$"):
         experiments.get("chess")
@@ -23,17 +24,17 @@ def test_every_registry_entry_builds_and_hashes_its_config():
 
 def test_a_group_does_not_depend_on_the_other_groups_or_the_length():
     exp = experiments.get("map_acrobot")
-    short = runner.run_group(exp, 5, 2, 1, compile=False)["returns"]
-    longer = runner.run_group(exp, 5, 2, 2, compile=False)["returns"]
+    short = runner.run_group(exp, 5, 2, 1, compiled=False)["returns"]
+    longer = runner.run_group(exp, 5, 2, 2, compiled=False)["returns"]
     assert np.array_equal(short, longer[:, :1])
-    other = runner.run_group(exp, 0, 2, 1, compile=False)["returns"]
+    other = runner.run_group(exp, 0, 2, 1, compiled=False)["returns"]
     assert not np.array_equal(short, other)
 
 
 def test_trained_group_is_the_stored_run_with_its_networks():
     exp = experiments.get("backprop_cartpole")
     returns, nets = runner.trained_group(exp, 5, 2, 2)
-    assert np.array_equal(returns, runner.run_group(exp, 5, 2, 2, compile=False)["returns"])
+    assert np.array_equal(returns, runner.run_group(exp, 5, 2, 2, compiled=False)["returns"])
     assert nets["actor"].runs == nets["critic"].runs == 2 and nets["envs"].n_obs == 4
     with pytest.raises(ValueError, match="needs an actor-critic experiment, got 'map_multiplexer'"):
         runner.trained_group(experiments.get("map_multiplexer"), 0, 2, 2)
@@ -143,38 +144,37 @@ def test_cli_list_and_reproduce(tmp_path, capsys):
                                   "wmsweep_multiplexer_backprop_x1"])
 def test_every_kind_of_entry_runs(name):
     exp = experiments.get(name)
-    returns = runner.run_group(exp, 0, 2, 2, compile=False)["returns"]
+    returns = runner.run_group(exp, 0, 2, 2, compiled=False)["returns"]
     assert returns.shape == (2, 2) and ((returns > 0).all() if exp.task == "CartPole-v1" else (abs(returns) == 1).all())
 
 
 def test_baselines_scale_the_map_propagation_learning_rates():
     base, sweep = experiments.get("map_acrobot"), experiments.get("sweep_acrobot_backprop_fast_x0.3")
-    start = base.params["actor_lr"][0]
-    assert sweep.params["actor_lr"][0] == pytest.approx([0.3 * x for x in start[:2]] + [0.3 * start[0]])
-    end = base.params["critic_lr"][1]
-    assert sweep.params["critic_lr"][1] == pytest.approx([0.3 * x for x in end[:2]] + [0.3 * end[0]])
-    assert (sweep.params["actor_kind"], sweep.params["critic_kind"], sweep.params["settle_steps"]) == ("ann", "ann", 0)
-    assert experiments.get("sweep_acrobot_thomas_fast_x1").params["explore"] == 0.5
+    start = base.settings.actor_lr[0]
+    assert sweep.settings.actor_lr[0] == pytest.approx([0.3 * x for x in start[:2]] + [0.3 * start[0]])
+    end = base.settings.critic_lr[1]
+    assert sweep.settings.critic_lr[1] == pytest.approx([0.3 * x for x in end[:2]] + [0.3 * end[0]])
+    assert (sweep.settings.actor_kind, sweep.settings.critic_kind, sweep.settings.settle_steps) == ("ann", "ann", 0)
+    assert experiments.get("sweep_acrobot_thomas_fast_x1").settings.explore == 0.5
     assert len([n for n in experiments.REGISTRY if n.startswith("sweep_cartpole_")]) == 9 + 1 + 2  # extended, Thomas p
-    assert experiments.get("sweep_mountaincar_backprop_fast_x1").length == 100
+    assert experiments.get("sweep_mountaincar_backprop_fast_x1").episodes == 100
     second = experiments.thomas_sweep(base, 0.3)
-    assert [e.params["explore"] for e in second] == [0.25, 0.75] and second[0].name == "sweep_acrobot_thomas_fast_x0.3_p0.25"
-    assert second[1].params["actor_lr"] == experiments.get("sweep_acrobot_thomas_fast_x0.3").params["actor_lr"]
+    assert [e.settings.explore for e in second] == [0.25, 0.75] and second[0].name == "sweep_acrobot_thomas_fast_x0.3_p0.25"
+    assert second[1].settings.actor_lr == experiments.get("sweep_acrobot_thomas_fast_x0.3").settings.actor_lr
     first = experiments.get("sweep_acrobot_reinforce_x3")  # the first sweep: output layers at MAP's rates too
-    assert first.params["actor_lr"][0] == pytest.approx([3 * x for x in start])
+    assert first.settings.actor_lr[0] == pytest.approx([3 * x for x in start])
 
 
 def test_weight_max_baselines_change_only_the_actor_rule_and_rates():
     wm, ste = experiments.get("wm_acrobot"), experiments.get("wmsweep_acrobot_ste_x3")
-    assert ste.params["actor_lr"][0] == pytest.approx([3 * x for x in wm.params["actor_lr"][0]])
-    assert ste.params["critic_lr"] == wm.params["critic_lr"] and ste.length == 300 and ste.runs == 3
-    assert (ste.params["actor_kind"], ste.params["actor_units"]) == ("ste", "bernoulli")
-    bp = experiments.get("wmsweep_acrobot_backprop_x1").params
-    assert (bp["actor_kind"], bp["actor_units"], bp["actor_activation"], bp["activation"]) == ("ann", "normal", "relu",
-                                                                                              "softplus")
+    assert ste.settings.actor_lr[0] == pytest.approx([3 * x for x in wm.settings.actor_lr[0]])
+    assert ste.settings.critic_lr == wm.settings.critic_lr and ste.episodes == 300 and ste.runs == 3
+    assert (ste.settings.actor_kind, ste.settings.actor_units) == ("ste", "bernoulli")
+    bp = experiments.get("wmsweep_acrobot_backprop_x1").settings
+    assert (bp.actor_kind, bp.actor_units, bp.actor_activation, bp.activation) == ("ann", "normal", "relu", "softplus")
     mux = experiments.get("wmsweep_multiplexer_backprop_x0.3")
-    assert (mux.params["learner"], mux.params["units"], mux.length) == ("backprop", "normal", 100_000)
-    assert mux.params["lr"] == pytest.approx([0.3 * x for x in experiments.get("wm_multiplexer").params["lr"]])
+    assert (mux.settings.learner, mux.settings.units, mux.episodes) == ("backprop", "normal", 100_000)
+    assert mux.settings.lr == pytest.approx([0.3 * x for x in experiments.get("wm_multiplexer").settings.lr])
 
 
 def test_table_helpers_read_the_registry():
@@ -197,11 +197,11 @@ def test_table_helpers_read_the_registry():
 
 
 def test_sweep_choice_takes_the_best_average_return():
-    fake = {e.name: np.full((3, 2), -abs(e.params["lr_scale"] - 1))
+    fake = {e.name: np.full((3, 2), -abs(e.settings.lr_scale - 1))
             for e in experiments.REGISTRY.values() if e.name.startswith("sweep_acrobot_thomas")}
     assert experiments.sweep_choice("chung2021map", "REINFORCE with Thomas (2011)", "acrobot",
                                     fake.__getitem__) == (1.0, 0.5)
-    fake = {e.name: np.full((3, 2), -abs(e.params["lr_scale"] - 3))
+    fake = {e.name: np.full((3, 2), -abs(e.settings.lr_scale - 3))
             for e in experiments.REGISTRY.values() if e.name.startswith("wmsweep_acrobot_ste")}
     assert experiments.sweep_choice("chung2022weightmax", "STE backprop", "acrobot", fake.__getitem__) == (3.0, 1.0)
     rows = experiments.sweep_rows("chung2022weightmax", lambda name: fake.get(name))

@@ -2,8 +2,16 @@ import pytest
 import torch
 
 from companion.network import init_network, sample
-from companion.rules import (critic_update, energy, energy_gradient, map_update, reinforce_update,
-                             reparam_squared_error_grads, reparam_update, settle)
+from companion.rules import (
+    critic_update,
+    energy,
+    energy_gradient,
+    map_update,
+    reinforce_update,
+    reparam_squared_error_grads,
+    reparam_update,
+    settle,
+)
 from companion.units import Bernoulli, Normal, Softmax
 
 
@@ -54,7 +62,7 @@ def test_map_update_with_zero_steps_is_global_reinforce():
     net = normal_net()
     values, gen = sampled(net)
     reward = torch.randn(2, 5, generator=gen, dtype=torch.float64)
-    for a, b in zip(map_update(net, values, reward, steps=0), reinforce_update(net, values, reward)):
+    for a, b in zip(map_update(net, values, reward, settle_steps=0), reinforce_update(net, values, reward)):
         assert torch.equal(a, b)
 
 
@@ -76,7 +84,7 @@ def test_theorem_3_critic_rule_is_a_scaled_squared_error_gradient():
     values, gen = sampled(net, batch=1)
     target = torch.randn(2, 1, generator=gen, dtype=torch.float64)
     settled = settle(net, values, 3000)
-    ours = critic_update(net, settled, target, steps=0)
+    ours = critic_update(net, settled, target, settle_steps=0)
     for a, g in zip(ours, reparam_squared_error_grads(net, settled, target)):  # ratio 1 / (2 sigma_L^2)
         assert torch.allclose(a, -g / (2 * 0.1), rtol=1e-7, atol=1e-12)
 

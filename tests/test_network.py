@@ -1,8 +1,7 @@
 import pytest
 import torch
 
-from companion.network import (Layer, Network, action_probs, init_network, run_seeds, sample,
-                              sample_deterministic_hidden)
+from companion.network import Layer, Network, action_probs, init_network, run_seeds, sample, sample_deterministic_hidden
 from companion.rules import backprop_update, reinforce_update
 from companion.units import Normal, Softmax
 

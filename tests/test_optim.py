@@ -29,7 +29,7 @@ def test_adam_rejects_mismatched_lists():
 
 
 def test_linear_schedule_interpolates_then_holds():
-    s = LinearSchedule(1e-2, 1e-3, steps=100)
+    s = LinearSchedule(1e-2, 1e-3, duration=100)
     assert s(0) == pytest.approx(1e-2)
     assert s(50) == pytest.approx(5.5e-3)
     assert s(100) == pytest.approx(1e-3)
@@ -38,7 +38,7 @@ def test_linear_schedule_interpolates_then_holds():
     assert layer_rates([LinearSchedule(1.0), LinearSchedule(2.0)], 0) == [1.0, 1.0, 2.0, 2.0]
 
 
-@pytest.mark.parametrize("args, match", [((-1.0,), "learning rates must be non-negative"), ((1.0, 1.0, -5), "steps must be non-negative, got -5")])
+@pytest.mark.parametrize("args, match", [((-1.0,), "learning rates must be non-negative"), ((1.0, 1.0, -5), "duration must be non-negative, got -5")])
 def test_bad_schedule(args, match):
     with pytest.raises(ValueError, match=match):
         LinearSchedule(*args)

@@ -32,9 +32,9 @@ def test_baseline_settings_are_the_best_of_the_stored_sweep(choice):
 @pytest.mark.parametrize("task", sorted(experiments.THOMAS_SCALES))
 def test_thomas_second_stage_sits_at_the_best_first_stage_scale(task):
     entries = [e for e in experiments.REGISTRY.values() if e.name.startswith(f"sweep_{task}_thomas_fast_x")
-               and e.params["explore"] == experiments.SWEEP_EXPLORE]
+               and e.settings.explore == experiments.SWEEP_EXPLORE]
     load = lambda e: store.load_result(e.name, e.config_hash())[0]["returns"].mean()  # noqa: E731
-    assert max(entries, key=load).params["lr_scale"] == experiments.THOMAS_SCALES[task]
+    assert max(entries, key=load).settings.lr_scale == experiments.THOMAS_SCALES[task]
 
 
 @pytest.mark.parametrize("key", sorted(experiments.SWEEP_EXTENDED))

@@ -82,7 +82,9 @@ def test_theorem_1_monte_carlo_mean_approaches_the_exact_gradient():
     net, states, probs, table = bandit()
     exact = theory.exact_gradient(net, states, probs, table)
     counts, means = theory.monte_carlo_reinforce(net, states, probs, table, samples=2**18, chunk=2**16)
-    flat = lambda gs: torch.cat([g.flatten(1) for g in gs], 1)
+    def flat(gs):
+        return torch.cat([g.flatten(1) for g in gs], 1)
+
     err = (flat(means[-1]) - flat(exact)).norm(dim=1) / flat(exact).norm(dim=1)
     assert counts[-1] == 2**18
     assert torch.all(err < 0.05), err

@@ -33,7 +33,7 @@ def test_bad_multiplexer_size():
 def test_single_step_training_improves_every_run(learner):
     task = Multiplexer(1)
     net = init_network([3, 8, 2], [Normal("softplus", 0.3), Softmax(1.0)], runs=6, seed=0)
-    rewards = train_single_step(net, task, learner, batches=300, batch_size=32, lrs=[1e-2, 1e-2], seed=1)
+    rewards = train_single_step(net, task, learner, episodes=300, batch_size=32, lrs=[1e-2, 1e-2], seed=1)
     early, late = rewards[:, :30].mean(1), rewards[:, -30:].mean(1)
     assert torch.all(late > early + 0.2), (early, late)
 

@@ -1,11 +1,11 @@
 """MAP Propagation: settle the hidden units to their most probable values, then apply REINFORCE."""
 from __future__ import annotations
 
-
 from .reinforce import check_reward, layer_log_prob_grads
 
 
 def check_settleable(net):
+    """Refuse a network whose hidden units cannot settle (only normal units have ``dlogp_dh``)."""
     for l, layer in enumerate(net.layers[:-1], start=1):
         if not hasattr(layer.units, "dlogp_dh"):
             raise ValueError(f"hidden layer {l} must have continuous (Normal) units to settle, got {layer.units!r}")
@@ -36,35 +36,36 @@ def energy_gradient(net, values) -> list:
     return grads
 
 
-def settle(net, values, steps: int) -> list:
-    """Eq. (8) of [MAP], ``steps`` times: every hidden layer at once moves down the energy.
+def settle(net, values, settle_steps: int) -> list:
+    """Eq. (8) of [MAP], ``settle_steps`` times: every hidden layer at once moves down the energy.
 
     Layer ``l`` takes the step ``0.5 * sigma_l^2`` (the paper's ``alpha_h``). The state and the
     action stay fixed; returns new values ``[S, H~^1, ..., H~^{L-1}, A]``.
     """
-    if not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
-    if not steps:
+    if not isinstance(settle_steps, int) or settle_steps < 0:
+        raise ValueError(f"settle_steps must be a non-negative integer, got {settle_steps!r}")
+    if not settle_steps:
         return list(values)
     check_settleable(net)
     values = list(values)
     rates = [0.5 * layer.units.var for layer in net.layers[:-1]]
-    for _ in range(steps):
+    for _ in range(settle_steps):
         grads = energy_gradient(net, values)
         values[1:-1] = [h - rate * g for h, rate, g in zip(values[1:-1], rates, grads)]
     return values
 
 
-def map_update(net, values, reward, steps: int) -> list:
+def map_update(net, values, reward, settle_steps: int) -> list:
     """Eq. (9) of [MAP]: REINFORCE at the settled values, ``R * grad log pi_l(H~^{l-1}, H~^l)``.
 
-    With ``steps = 0`` this is exactly global REINFORCE (eq. 3).
+    With ``settle_steps = 0`` this is exactly global REINFORCE (eq. 3).
     """
     check_reward(reward, values)
-    return layer_log_prob_grads(net, settle(net, values, steps), reward)
+    return layer_log_prob_grads(net, settle(net, values, settle_steps), reward)
 
 
 def check_critic(net):
+    """Refuse a critic whose output layer is not one normal unit."""
     out = net.layers[-1]
     if out.weight.shape[2] != 1 or not hasattr(out.units, "var"):
         raise ValueError(f"the critic's output layer must be one Normal unit, got {out.weight.shape[2]} {out.units!r}")
@@ -86,11 +87,11 @@ def critic_scale(net, values, target):
     return (target - mu) / (values[-1][..., 0] - mu)
 
 
-def critic_update(net, values, target, steps: int) -> list:
+def critic_update(net, values, target, settle_steps: int) -> list:
     """Eq. (66) of [MAP]: settle, then REINFORCE with ``(A* - mu_L) / (A - mu_L)`` as the reward.
 
     After settling it is proportional to minus the gradient of the squared error (Theorem 3).
     """
     check_reward(target, values)
-    settled = settle(net, values, steps)
+    settled = settle(net, values, settle_steps)
     return layer_log_prob_grads(net, settled, critic_scale(net, settled, target))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 
 def check_reward(reward, values):
+    """Refuse a reward that is not one number per run and sample, ``(R, B)``."""
     expected = tuple(values[0].shape[:2])
     if tuple(reward.shape) != expected:
         raise ValueError(f"reward must have shape (runs, batch) = {expected}, got {tuple(reward.shape)}")

@@ -1,0 +1,132 @@
+"""A sweep (runs that differ in their settings) is one batch, and each of its runs is the run its
+setting would give in a batch where every run had that setting."""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from companion.experiments import Experiment, sweep_experiment
+from companion.optim import BlockAdam, LinearSchedule, rows_by_rate
+from companion.runner import run_group, run_settings
+from companion.settings import ActorCriticSettings, SingleStepSettings
+
+TINY = dict(hidden=[8, 4], activation="softplus", critic_var=[0.03, 0.1, 0.1], actor_var=[0.03, 0.1],
+            actor_out=["softmax", 2.0], critic_lambda=0.9, actor_lambda=0.8, gamma=0.98, settle_steps=0,
+            critic_lr=[[2e-2, 2e-2, 2e-2], [2e-2, 2e-2, 2e-2], 0], actor_lr=[[1e-2, 1e-2, 1e-2], [1e-3, 1e-3, 1e-3], 200],
+            reward_clip=None, action_map="index")
+
+
+def cartpole(**changes):
+    return Experiment(name="tiny", paper="test", figure="test", task="CartPole-v1", method="test", episodes=4,
+                      settings=ActorCriticSettings(**{**TINY, **changes}), runs=6, group=6, seed=7)
+
+
+def at(exp, setting):
+    """``exp`` with ``setting`` for every run."""
+    return replace(exp, settings=exp.settings.changed(**setting))
+
+
+def rate(a, c=None):
+    """One Adam rate per network (the backprop protocol), with a schedule on the actor's."""
+    return {"actor_lr": [[a] * 3, [a / 10] * 3, 200], "critic_lr": [[c or 2 * a] * 3, [c or 2 * a] * 3, 0]}
+
+
+CASES = {
+    "backprop": (dict(actor_kind="ann", critic_kind="ann"), [rate(1e-3), rate(1e-2), rate(3e-2, 1e-3)]),
+    "reinforce with per-run exploring": (dict(actor_kind="team", critic_kind="ann"),
+                                         [{"explore": 0.25, **rate(1e-2)}, {"explore": 0.75, **rate(3e-3)},
+                                          {"explore": 0.5, **rate(3e-3)}]),
+    "map propagation (fused teams)": (dict(settle_steps=3), [{"actor_lambda": 0.5, "critic_lambda": 0.9, **rate(1e-2)},
+                                                             {"actor_lambda": 0.9, "critic_lambda": 0.5, **rate(1e-3)},
+                                                             {"actor_lambda": 0.9, "critic_lambda": 0.9, **rate(1e-2)}]),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_sweep_run_equals_the_run_of_its_setting_alone(case):
+    params, settings = CASES[case]
+    base = cartpole(**params)
+    sweep = sweep_experiment(base, "tiny_sweep", "setting", range(3), settings, 2, seed=base.seed, group=6)
+    swept = run_group(sweep, 0, 6, 4, compiled=False)["returns"]
+    assert swept.shape == (6, 4)
+    for s, setting in enumerate(settings):
+        alone = run_group(at(base, setting), 0, 6, 4, compiled=False)["returns"]
+        rows = [2 * s, 2 * s + 1]  # run r has setting r // 2
+        assert np.array_equal(swept[rows], alone[rows]), (case, s)
+    # the settings matter: at least one row differs from the same row run at the first setting
+    first = run_group(at(base, settings[0]), 0, 6, 4, compiled=False)["returns"]
+    assert not np.array_equal(swept, first)
+
+
+def test_single_step_sweep_rows_equal_their_settings_alone():
+    base = Experiment(name="tiny_mux", paper="test", figure="test", task="multiplexer-37", method="test",
+                      episodes=15, runs=4, group=4, seed=3,
+                      settings=SingleStepSettings(hidden=[8, 4], activation="softplus", hidden_var=[0.3, 1.0],
+                                                  temperature=1.0, lr=[4e-2, 4e-5, 4e-6], batch_size=8,
+                                                  learner="reinforce"))
+    settings = [{"lr": [4e-2, 4e-2, 4e-2]}, {"lr": [1e-3, 1e-2, 1e-1]}]
+    sweep = sweep_experiment(base, "tiny_mux_sweep", "rates", [1, 2], settings, 2, seed=3, group=4)
+    swept = run_group(sweep, 0, 4)["returns"]
+    for s, setting in enumerate(settings):
+        alone = run_group(at(base, setting), 0, 4)["returns"]
+        assert np.array_equal(swept[2 * s:2 * s + 2], alone[2 * s:2 * s + 2])
+    assert not np.array_equal(swept[2:], run_group(base, 0, 4)["returns"][2:])
+
+
+def test_run_settings_map_runs_to_settings_by_group():
+    sweep = sweep_experiment(cartpole(), "s", "rate", [1e-3, 1e-2, 1e-1], [rate(1e-3), rate(1e-2), rate(1e-1)],
+                             3, group=4)
+    assert sweep.runs == 9 and sweep.groups() == [(0, 4), (4, 4), (8, 1)]
+    got = run_settings(sweep, 4, 4)["actor_lr"]
+    assert [spec[0][0] for spec in got] == [1e-2, 1e-2, 1e-1, 1e-1]
+    assert run_settings(cartpole(), 0, 6) == {}
+
+
+def test_sweep_settings_are_checked():
+    with pytest.raises(ValueError, match="changes must be a non-empty list of dicts with the same keys"):
+        sweep_experiment(cartpole(), "s", "gamma", [0.9], [{"gamma": 0.9}])
+    with pytest.raises(ValueError, match="changes must be a non-empty list"):
+        sweep_experiment(cartpole(), "s", "rate", [1, 2], [rate(1e-3), {"explore": 0.5}])
+    with pytest.raises(ValueError, match="values must give one rate per change"):
+        sweep_experiment(cartpole(), "s", "rate", [1, 2], [rate(1e-3)])
+    with pytest.raises(ValueError, match="seeds_per_value must be a positive integer, got 0"):
+        sweep_experiment(cartpole(), "s", "rate", [1], [rate(1e-3)], seeds_per_value=0)
+
+
+def test_per_run_schedule_and_adam_rows_grouped_by_rate():
+    s = LinearSchedule([1e-2, 1e-3], [1e-3, 1e-3], duration=10)
+    assert np.allclose(s(5), [5.5e-3, 1e-3]) and s(5)[0] == LinearSchedule(1e-2, 1e-3, 10)(5)
+    opt = BlockAdam([torch.zeros(3, 2), torch.zeros(3, 4)])
+    groups = rows_by_rate(opt.blocks, [np.array([0.1, 0.2, 0.1]), 0.1], [True, True, False])
+    assert {rate: len(items) for rate, items in groups.items()} == {0.1: 3, 0.2: 1}  # rows 0 of both tensors and row 1 of the second
+    assert groups[0.2][0][0].data_ptr() == opt.params[0][1].data_ptr()  # row 1 of the first tensor
+    # a row steps with its own rate: rate 0 leaves it where it was
+    w = torch.ones(3, 2, dtype=torch.float64)
+    BlockAdam([w]).step([torch.ones(3, 2, dtype=torch.float64)], [np.array([0.1, 0.0, 0.2])])
+    assert torch.allclose(w[:, 0], torch.tensor([1.1, 1.0, 1.2], dtype=torch.float64))
+    with pytest.raises(ValueError, match="must be numbers or equally long lists"):
+        LinearSchedule([1e-2, 1e-3], [1e-3, 1e-3, 1e-3])
+
+
+def test_sensitivity_rows_average_each_settings_seeds():
+    from companion.experiments import best_setting, sensitivity_rows
+    sweep = sweep_experiment(cartpole(), "s", "actor rate", [1e-3, 1e-2], [rate(1e-3), rate(1e-2)], 3)
+    returns = np.array([[10, 20], [20, 30], [30, 40], [50, 50], [60, 60], [40, 40.0]])  # per-run averages 15 25 35 50 60 40
+    rows = sensitivity_rows(sweep, returns)
+    assert [r["actor rate"] for r in rows] == [1e-3, 1e-2]
+    assert np.allclose([r["average return"] for r in rows], [25, 50])
+    assert np.allclose([r["standard error"] for r in rows], [10 / np.sqrt(3), 10 / np.sqrt(3)])
+    assert best_setting(sweep, returns) == 1e-2
+    with pytest.raises(ValueError, match="returns must have one row per run of s"):
+        sensitivity_rows(sweep, returns[:4])
+
+
+def test_protocol_rows_list_every_sweep_of_a_paper_from_the_registry():
+    from companion.experiments import REGISTRY, protocol_rows
+    rows = protocol_rows("chung2021map")
+    sweeps = [e for e in REGISTRY.values() if e.paper == "chung2021map" and e.settings.sweep]
+    assert [r["experiment"] for r in rows] == [e.name for e in sweeps] and len(rows) >= 16
+    assert all(r["seeds per value"] >= 3 and r["runs"] == 7 * r["seeds per value"] for r in rows)
+    backprop = next(r for r in rows if r["experiment"] == "sens_cartpole_backprop_actor")
+    assert backprop["values"] == "7 from 0.0001 to 0.01" and backprop["episodes per run"] == 1000
