@@ -17,7 +17,7 @@ class Page(HTMLParser):
 
     def __init__(self):
         super().__init__()
-        self.ids, self.links, self.images = set(), [], []
+        self.ids, self.links, self.images, self.scripts = set(), [], [], []
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -27,6 +27,8 @@ class Page(HTMLParser):
             self.links.append(attrs["href"])
         if tag == "img" and attrs.get("src"):
             self.images.append(attrs["src"])
+        if tag == "script" and attrs.get("src"):
+            self.scripts.append(attrs["src"])
 
 
 def toc_files():
@@ -91,3 +93,19 @@ def test_every_figure_is_present_and_not_empty(site):
     notebooks = [ROOT / f"{name}.ipynb" for name in toc_files() if (ROOT / f"{name}.ipynb").exists()]
     expected = sum(len(re.findall(r'"image/png"', nb.read_text())) for nb in notebooks)
     assert figures >= expected > 0
+
+
+def test_math_is_served_from_the_site(site):
+    """Every page loads its scripts, MathJax included, from the built site: the book reads offline."""
+    html, pages = parsed(site)
+    outside, mathjax = [], 0
+    for path, page in pages.items():
+        for src in page.scripts:
+            if urlparse(src).scheme or src.startswith("//"):
+                outside.append(f"{path.relative_to(html)}: {src}")
+            elif "mathjax" in src.lower():
+                script = (path.parent / unquote(urlparse(src).path)).resolve()
+                assert script.is_file() and script.stat().st_size > 100_000, f"{path.name}: {src} missing"
+                mathjax += 1
+    assert not outside, "scripts loaded from outside the site:\n" + "\n".join(outside[:20])
+    assert mathjax >= len(toc_files()), f"only {mathjax} pages load MathJax from the site"
