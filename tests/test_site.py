@@ -169,3 +169,11 @@ def test_chapter_ends_with_exercises_and_hidden_solutions(site, chapter):
     solutions = [c for c in page.classes if "solution" in c.split() and "admonition" in c.split()]
     assert len(exercises) >= 2, f"{chapter}: {len(exercises)} exercises"
     assert len(solutions) == len(exercises) and all("dropdown" in c.split() for c in solutions), solutions
+
+
+def test_no_table_cell_is_cut(site):
+    """pandas shortens a cell past display.max_colwidth with "..."; the chapters' tables show every cell whole."""
+    html, _ = site
+    cut = {name: len(re.findall(r"\.\.\.</td>", (html / f"{name}.html").read_text(encoding="utf-8")))
+           for name in toc_files()}
+    assert not any(cut.values()), cut
