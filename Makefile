@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup book test lint unit nbval html notebooks reproduce bench clean
+.PHONY: setup book test lint unit nbval html notebooks list reproduce bench clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,9 @@ test: lint unit nbval  # unit includes tests/test_site.py: a -W -n book build an
 
 notebooks: $(STAMP)
 	for nb in book/*.ipynb; do $(BIN)/jupyter-execute --inplace --timeout=600 "$$nb" || exit 1; done
+
+list: $(STAMP)
+	$(BIN)/python -m companion list
 
 # every experiment of the registry at paper scale, resuming what was checkpointed, one job per core
 JOBS ?= $(shell nproc)

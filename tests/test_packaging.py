@@ -19,13 +19,17 @@ def pip_names():
 
 
 def conda_names():
+    """Names environment.yml installs: conda-forge packages and those only pip has (its pip: list)."""
     deps = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
-    return {re.split(r"[<>=! ]", d)[0].lower() for d in deps if isinstance(d, str)}
+    pip = next((d["pip"] for d in deps if isinstance(d, dict)), [])
+    names = [d for d in deps if isinstance(d, str)] + [d for d in pip if not d.startswith("-e")]
+    return {re.split(r"[<>=! ]", d)[0].lower() for d in names}
 
 
 def test_environment_yml_installs_the_companion_from_the_repository():
     deps = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
-    assert {"pip": ["-e ."]} in deps
+    pip = next(d["pip"] for d in deps if isinstance(d, dict))
+    assert pip[-1] == "-e ."
 
 
 def test_environment_yml_names_every_package_dependency():

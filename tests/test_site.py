@@ -17,7 +17,10 @@ class Page(HTMLParser):
 
     def __init__(self):
         super().__init__()
-        self.ids, self.links, self.images = set(), [], []
+        self.ids, self.links, self.images, self.scripts = set(), [], [], []
+        self.figure_depth, self.loose_images, self.captions = 0, [], []
+        self.classes, self.text = [], []
+        self._caption_number = False
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -27,6 +30,24 @@ class Page(HTMLParser):
             self.links.append(attrs["href"])
         if tag == "img" and attrs.get("src"):
             self.images.append(attrs["src"])
+        if tag == "script" and attrs.get("src"):
+            self.scripts.append(attrs["src"])
+        self.classes.append(attrs.get("class") or "")
+        if tag == "figure":
+            self.figure_depth += 1
+        if tag == "img" and "_images/" in attrs.get("src", "") and not self.figure_depth:
+            self.loose_images.append(attrs["src"])
+        self._caption_number = "caption-number" in (attrs.get("class") or "")
+
+    def handle_endtag(self, tag):
+        if tag == "figure":
+            self.figure_depth -= 1
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._caption_number and data.strip():
+            self.captions.append(data.strip())
+            self._caption_number = False
 
 
 def toc_files():
@@ -91,3 +112,67 @@ def test_every_figure_is_present_and_not_empty(site):
     notebooks = [ROOT / f"{name}.ipynb" for name in toc_files() if (ROOT / f"{name}.ipynb").exists()]
     expected = sum(len(re.findall(r'"image/png"', nb.read_text())) for nb in notebooks)
     assert figures >= expected > 0
+
+
+def test_math_is_served_from_the_site(site):
+    """Every page loads its scripts, MathJax included, from the built site: the book reads offline."""
+    html, pages = parsed(site)
+    outside, with_math = [], 0
+    for path, page in pages.items():
+        outside += [f"{path.relative_to(html)}: {src}" for src in page.scripts if urlparse(src).scheme or src.startswith("//")]
+        if 'class="math' not in path.read_text(encoding="utf-8"):
+            continue
+        with_math += 1
+        local = [(path.parent / unquote(urlparse(src).path)).resolve() for src in page.scripts if "mathjax" in src.lower()]
+        assert local and all(s.is_file() and s.stat().st_size > 100_000 for s in local), f"{path.name}: no local MathJax"
+    assert not outside, "scripts loaded from outside the site:\n" + "\n".join(outside[:20])
+    assert with_math >= 8, f"only {with_math} pages with math"
+
+
+def chapter_pages(site):
+    html, pages = parsed(site)
+    return {name: pages[html / f"{name}.html"] for name in toc_files()}
+
+
+def test_every_figure_is_numbered_and_captioned(site):
+    """Every image of a chapter sits in a numbered figure with a caption, and each figure is referenced."""
+    figures = 0
+    for name, page in chapter_pages(site).items():
+        assert not page.loose_images, f"{name}: images outside a captioned figure: {page.loose_images}"
+        numbers = [c for c in page.captions if c.startswith("Fig.")]
+        assert len(numbers) == len([src for src in page.images if "_images/" in src]), name
+        figures += len(numbers)
+        notebook = ROOT / f"{name}.ipynb"
+        if notebook.exists():
+            labels = re.findall(r'"name": "(fig-[a-z0-9-]+)"', notebook.read_text())
+            unreferenced = [label for label in labels if f"{{numref}}`{label}`" not in notebook.read_text()]
+            assert not unreferenced, f"{name}: figures the text never references: {unreferenced}"
+    assert figures >= 16
+
+
+def test_no_doubled_cross_reference(site):
+    """A reference role already prints its kind: "Theorem {prf:ref}`x`" would read "Theorem Theorem 2"."""
+    doubled = []
+    for name, page in chapter_pages(site).items():
+        text = re.sub(r"\s+", " ", "".join(page.text))
+        doubled += [f"{name}: {m.group(0)}" for m in re.finditer(
+            r"\b(Theorem|Algorithm|Figure|Fig\.|Table|Equation|Definition|Lemma|Exercise|Solution to) \1\b", text)]
+    assert not doubled, "\n".join(doubled)
+
+
+@pytest.mark.parametrize("chapter", ["01_global_reinforce", "02_faulty_controller", "03_map_propagation",
+                                     "05_weight_max"])
+def test_chapter_ends_with_exercises_and_hidden_solutions(site, chapter):
+    page = chapter_pages(site)[f"book/{chapter}"]
+    exercises = [c for c in page.classes if "exercise" in c.split() and "admonition" in c.split()]
+    solutions = [c for c in page.classes if "solution" in c.split() and "admonition" in c.split()]
+    assert len(exercises) >= 2, f"{chapter}: {len(exercises)} exercises"
+    assert len(solutions) == len(exercises) and all("dropdown" in c.split() for c in solutions), solutions
+
+
+def test_no_table_cell_is_cut(site):
+    """pandas shortens a cell past display.max_colwidth with "..."; the chapters' tables show every cell whole."""
+    html, _ = site
+    cut = {name: len(re.findall(r"\.\.\.</td>", (html / f"{name}.html").read_text(encoding="utf-8")))
+           for name in toc_files()}
+    assert not any(cut.values()), cut

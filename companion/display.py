@@ -1,0 +1,53 @@
+"""What the chapters show besides figures: stored results, tables and source code.
+
+Shared by the chapters so that each is written once: ``stored`` / ``stored_returns`` load a
+registry experiment's stored arrays (``None`` while it is not stored), ``table`` turns rows into
+a rounded DataFrame that renders as an HTML table, and ``source`` shows a companion function
+highlighted, as the site shows any other code.
+"""
+from __future__ import annotations
+
+import inspect
+import textwrap
+
+import pandas as pd
+from IPython.display import Markdown
+
+from . import experiments, store
+
+
+def stored(name: str):
+    """The arrays of a stored registry experiment, or ``None`` if it is not stored (or not registered).
+
+    A stored result whose config hash no longer matches the registry raises ``store.StaleResult``:
+    it must be regenerated, never shown.
+    """
+    if name not in experiments.REGISTRY:
+        return None
+    try:
+        return store.load_result(name, experiments.get(name).config_hash())[0]
+    except FileNotFoundError:
+        return None
+
+
+def stored_returns(name: str):
+    """The stored returns ``(runs, episodes)`` of an experiment, or ``None``."""
+    arrays = stored(name)
+    return None if arrays is None else arrays["returns"]
+
+
+def table(rows, index=None, digits: int = 3) -> pd.DataFrame:
+    """A DataFrame of ``rows`` (dicts, one per row), numbers rounded to ``digits`` significant digits."""
+    if not isinstance(digits, int) or digits < 1:
+        raise ValueError(f"digits must be a positive integer, got {digits!r}")
+    frame = pd.DataFrame(rows)
+    rounded = frame.apply(lambda col: col.map(lambda x: float(f"{x:.{digits}g}")) if col.dtype.kind == "f" else col)
+    return rounded.set_index(index) if index is not None else rounded
+
+
+def source(*objects) -> Markdown:
+    """The source of companion functions or classes as one highlighted Python block."""
+    if not objects or not all(inspect.isfunction(o) or inspect.isclass(o) or inspect.ismethod(o) for o in objects):
+        raise ValueError(f"objects must be functions, methods or classes, got {objects!r}")
+    code = "\n\n".join(textwrap.dedent(inspect.getsource(o)).rstrip() for o in objects)
+    return Markdown(f"```python\n{code}\n```")

@@ -1,0 +1,40 @@
+"""The chapters' shared display helpers: stored results, rounded tables, highlighted source."""
+import numpy as np
+import pytest
+
+from companion import display, experiments
+from companion.units import Bernoulli
+
+
+def test_stored_is_none_for_a_name_outside_the_registry():
+    assert display.stored("no_such_experiment") is None
+    assert display.stored_returns("no_such_experiment") is None
+
+
+def test_stored_returns_are_the_stored_arrays_returns():
+    name = next(n for n in experiments.REGISTRY if display.stored(n) is not None)
+    returns = display.stored_returns(name)
+    assert returns.ndim == 2 and np.array_equal(returns, display.stored(name)["returns"])
+
+
+def test_table_rounds_floats_to_significant_digits_and_keeps_the_rest():
+    frame = display.table([{"task": "a", "x": 1.23456, "n": 3}, {"task": "b", "x": 0.000123456, "n": 4}],
+                          index="task", digits=3)
+    assert list(frame["x"]) == [1.23, 0.000123] and list(frame["n"]) == [3, 4]
+    assert list(frame.index) == ["a", "b"]
+
+
+def test_table_rejects_bad_digits():
+    with pytest.raises(ValueError, match="digits"):
+        display.table([{"x": 1.0}], digits=0)
+
+
+def test_source_is_one_highlighted_python_block_of_the_whole_function():
+    block = display.source(Bernoulli.dlogp_dz).data
+    assert block.startswith("```python\ndef dlogp_dz(") and block.endswith("\n```")
+    assert "return h - torch.sigmoid(z)" in block
+
+
+def test_source_rejects_what_has_no_source():
+    with pytest.raises(ValueError, match="objects"):
+        display.source(42)
