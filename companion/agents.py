@@ -66,9 +66,20 @@ def train_single_step(net, task, learner: str, batches: int, batch_size: int, lr
         reward = task.reward(state, out_units.action(values[-1]))
         opt.step(update(net, values, reward if signal == "reward" else task.target(state)), layer_rates(schedules, t))
         rewards[:, t] = reward.mean(1)
+        check_finite(net, rewards[:, t], t)
         if on_batch is not None:
             on_batch(net.runs)
     return rewards
+
+
+def check_finite(net, reward, t: int) -> None:
+    """Stop with a :class:`FloatingPointError` naming the runs whose weights or batch reward are not finite."""
+    bad = ~torch.isfinite(reward)
+    for p in net.parameters():
+        bad |= ~torch.isfinite(p.flatten(1)).all(1)
+    if bad.any():
+        raise FloatingPointError(f"non-finite weights or rewards in run(s) {bad.nonzero()[:, 0].tolist()} of the "
+                                 f"batch after batch {t}")
 
 
 @dataclass
