@@ -7,6 +7,7 @@ from functools import partial
 import numpy as np
 import torch
 
+from .checks import integer, one_of, real
 from .network import DTYPE, sample, sample_deterministic_hidden
 from .optim import BlockAdam, as_schedules, layer_rates
 from .rules import (backprop_update, critic_update, map_update, reinforce_update, reparam_squared_error_grads,
@@ -44,14 +45,14 @@ def train_single_step(net, task, learner: str, batches: int, batch_size: int, lr
     :class:`~companion.optim.LinearSchedule` (or a constant rate) per layer. Returns the mean
     reward of every batch, shape ``(R, batches)``.
     """
-    if learner not in LEARNERS:
-        raise ValueError(f"learner must be one of {tuple(LEARNERS)}, got {learner!r}")
-    if len(lrs) != len(net.layers):
-        raise ValueError(f"lrs must give one rate per layer ({len(net.layers)}), got {len(lrs)}")
-    if batches < 1 or batch_size < 1:
-        raise ValueError(f"batches and batch_size must be positive, got {batches!r} and {batch_size!r}")
+    one_of("learner", learner, LEARNERS)
+    if not isinstance(lrs, (list, tuple)) or len(lrs) != len(net.layers):
+        raise ValueError(f"lrs must give one rate per layer ({len(net.layers)}), got {lrs!r}")
+    batches, batch_size = integer("batches", batches), integer("batch_size", batch_size)
+    seed = integer("seed", seed, 0)
     act, update, signal = LEARNERS[learner]
     if settle_steps is not None:
+        settle_steps = integer("settle_steps", settle_steps, 0)
         if "steps" not in getattr(update, "keywords", {}):
             raise ValueError(f"settle_steps applies to the MAP Propagation learners only, not to {learner!r}")
         update = partial(update.func, steps=settle_steps)
@@ -97,6 +98,10 @@ class ActorCriticConfig:
     explore: float = 1.0  # probability that a hidden unit of a team actor explores (Thomas 2011 baseline)
 
     def __post_init__(self):
+        for name in ("actor_lambda", "critic_lambda", "gamma"):
+            setattr(self, name, real(name, getattr(self, name), 0.0, 1.0))
+        self.explore = real("explore", self.explore, 0.0, 1.0, open_low=True)
+        self.steps = integer("steps", self.steps, 0)
         kinds = {"actor_kind": ("team", "ann", "weight_max", "ste", "weight_max_async", "weight_max_topdown"),
                  "critic_kind": ("team", "ann")}
         for name, allowed in kinds.items():
@@ -125,10 +130,8 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
     ``record_episodes`` (0-based episode indices) also the states visited in those episodes,
     ``(R, len(record_episodes), T, n_obs)`` padded with NaN (``T`` = the time limit + 1).
     """
-    if not isinstance(episodes, int) or episodes < 1:
-        raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
-    if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
-        raise ValueError(f"max_steps must be a positive integer or None, got {max_steps!r}")
+    episodes, seed = integer("episodes", episodes), integer("seed", seed, 0)
+    max_steps = None if max_steps is None else integer("max_steps", max_steps)
     runs = actor.runs
     gen = torch.Generator().manual_seed(seed)
     if cfg.actor_kind == cfg.critic_kind == "team" and cfg.explore == 1 and fused:

@@ -22,15 +22,22 @@ def real(name: str, value, low: float = -math.inf, high: float = math.inf, open_
     if ok:
         ok = (value > low if open_low else value >= low) and (value < high if open_high else value <= high)
     if not ok:
-        span = (f"{'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
-                if math.isfinite(low) or math.isfinite(high) else "any")
-        raise ValueError(f"{name} must be a finite number in {span}, got {value!r}")
+        if math.isinf(high):
+            span = "" if math.isinf(low) else f" {'above' if open_low else 'at least'} {low:g}"
+        elif math.isinf(low):
+            span = f" {'below' if open_high else 'at most'} {high:g}"
+        else:
+            span = f" in {'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
+        raise ValueError(f"{name} must be a finite number{span}, got {value!r}")
     return float(value)
 
 
 def positive(name: str, value) -> float:
     """A finite number above 0 (a variance, a temperature)."""
-    return real(name, value, 0.0, open_low=True)
+    try:
+        return real(name, value, 0.0, open_low=True)
+    except ValueError:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}") from None
 
 
 def one_of(name: str, value, allowed) -> object:

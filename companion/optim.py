@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from .checks import integer, real
+
 
 class Adam:
     """Adam (Kingma and Ba, 2015) applied in place to tensors with a leading runs axis.
@@ -13,11 +15,13 @@ class Adam:
     """
 
     def __init__(self, params, betas=(0.9, 0.999), eps: float = 1e-8):
-        if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
-            raise ValueError(f"betas must lie in [0, 1), got {betas!r}")
-        if not eps > 0:
-            raise ValueError(f"eps must be positive, got {eps!r}")
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
+        betas = tuple(real("betas", b, 0.0, 1.0, open_high=True) for b in betas)
+        eps = real("eps", eps, 0.0, open_low=True)
         self.params = list(params)
+        if not self.params or not all(isinstance(p, torch.Tensor) and p.dim() >= 1 for p in self.params):
+            raise ValueError(f"params must be a non-empty list of tensors with a runs axis, got {self.params!r}")
         rows = {p.shape[0] for p in self.params}
         if len(rows) != 1:
             raise ValueError(f"params must all have the same number of rows (runs), got {sorted(rows)}")
@@ -108,11 +112,8 @@ class LinearSchedule:
 
     def __init__(self, start: float, end: float | None = None, steps: int = 0):
         end = start if end is None else end
-        if start < 0 or end < 0:
-            raise ValueError(f"learning rates must be non-negative, got start={start!r}, end={end!r}")
-        if steps < 0:
-            raise ValueError(f"steps must be non-negative, got {steps!r}")
-        self.start, self.end, self.steps = float(start), float(end), int(steps)
+        self.start, self.end = real("start", start, 0.0), real("end", end, 0.0)  # learning rates
+        self.steps = integer("steps", steps, 0)
 
     def __call__(self, t: int) -> float:
         if self.steps == 0:

@@ -61,8 +61,9 @@ def check_scale(runs, episodes):
 
 def _run_and_checkpoint(exp: Experiment, first: int, runs: int, episodes: int, root, compile: bool, progress: bool):
     """Run one group and checkpoint it; returns ``(exp, None)``, or ``(exp, message)`` if it diverged."""
-    bar = tqdm(total=runs * episodes, desc=f"{exp.name} runs {first}-{first + runs - 1}", disable=not progress,
-               unit="ep" if exp.kind == "actor_critic" else "batch", leave=False)
+    bar = tqdm(total=runs * episodes, desc=f"{exp.name} runs {first}-{first + runs - 1}", leave=False,
+               disable=None if progress else True,  # None: shown on a terminal only
+               unit="ep" if exp.kind == "actor_critic" else "batch")
     start = time.perf_counter()
     try:
         arrays = run_group(exp, first, runs, episodes, on_episode=bar.update, compile=compile)

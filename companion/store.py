@@ -127,12 +127,12 @@ def save_result(name: str, arrays: dict, meta: dict, root: Path = RESULTS) -> Pa
     return npz
 
 
-def load_arrays(path: Path) -> dict:
+def load_arrays(path: Path, advice: str = "delete it and run the experiment again") -> dict:
     try:
         with np.load(path) as data:
             return {k: data[k] for k in data.files}
     except Exception as err:  # noqa: BLE001 - any unreadable file gets the same advice
-        raise StaleResult(f"{path} cannot be read ({err}); delete it and run the experiment again") from None
+        raise StaleResult(f"{path} cannot be read ({err}): {advice}") from None
 
 
 def versions() -> dict:
@@ -211,7 +211,7 @@ def load_result(name: str, expected_hash: str, root: Path = RESULTS):
     if meta["config_hash"] != expected_hash:
         raise StaleResult(f"{name}: stored config hash {meta['config_hash']} differs from the registry's "
                           f"{expected_hash} (a setting changed): {again}")
-    arrays = load_arrays(npz)
+    arrays = load_arrays(npz, again)
     problem = array_problem(arrays, meta["runs"], meta["length"])
     if not problem and "arrays_sha256" in meta and arrays_checksum(arrays) != meta["arrays_sha256"]:
         problem = f"the arrays' checksum is {arrays_checksum(arrays)}, not the stored {meta['arrays_sha256']} (edited)"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 
+from ..checks import integer
 from .reinforce import check_reward, layer_log_prob_grads
 
 
@@ -42,8 +43,7 @@ def settle(net, values, steps: int) -> list:
     Layer ``l`` takes the step ``0.5 * sigma_l^2`` (the paper's ``alpha_h``). The state and the
     action stay fixed; returns new values ``[S, H~^1, ..., H~^{L-1}, A]``.
     """
-    if not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    steps = integer("steps", steps, 0)
     if not steps:
         return list(values)
     check_settleable(net)
