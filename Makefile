@@ -34,10 +34,10 @@ test: unit nbval  # unit includes tests/test_site.py: a -W -n book build and che
 notebooks: $(STAMP)
 	for nb in book/*.ipynb; do $(BIN)/jupyter-execute --inplace --timeout=600 "$$nb" || exit 1; done
 
-# every experiment of the registry at paper scale, resuming what was checkpointed, one job per core
-JOBS ?= $(shell nproc)
+# every experiment of the registry at paper scale, resuming what was stored or checkpointed; one worker per
+# core unless JOBS is set (make reproduce JOBS=4)
 reproduce: $(STAMP)
-	$(BIN)/python -m companion reproduce --all --jobs $(JOBS)
+	$(BIN)/python -m companion reproduce --all $(if $(JOBS),--jobs $(JOBS))
 
 bench: $(STAMP)
 	$(BIN)/python -m companion bench --json results/bench.json
