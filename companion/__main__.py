@@ -138,6 +138,9 @@ def main(argv=None) -> int:
             print(f"{prog}: failed: {message}", file=sys.stderr)
         print(f"{prog}: {len(err.failures)} group(s) failed; {len(err.paths)} result(s) stored", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # whoever read the output stopped reading (list | head): nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 1
