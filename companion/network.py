@@ -54,7 +54,8 @@ class Network:
         return [p for layer in self.layers for p in (layer.weight, layer.bias)]
 
     def check_state(self, state):
-        """``state`` (a tensor or numpy array of numbers) as a finite tensor ``(runs, batch, n_in)`` of the weights' dtype."""
+        """``state`` (a tensor or numpy array of numbers) as a finite tensor ``(runs, batch, n_in)``
+        of the weights' dtype."""
         kind = getattr(state, "dtype", None)
         if not isinstance(state, (torch.Tensor, np.ndarray)) or kind in (torch.bool, np.bool_) or (
                 isinstance(state, np.ndarray) and state.dtype.kind not in "iuf"):
