@@ -41,10 +41,10 @@ notebooks: $(STAMP)
 list: $(STAMP)
 	$(BIN)/python -m companion list
 
-# every experiment of the registry at paper scale, resuming what was checkpointed, one job per core
-JOBS ?= $(shell nproc)
+# every experiment of the registry at paper scale, resuming what was stored or checkpointed; one worker per
+# core unless JOBS is set (make reproduce JOBS=4)
 reproduce: $(STAMP)
-	$(BIN)/python -m companion reproduce --all --jobs $(JOBS)
+	$(BIN)/python -m companion reproduce --all $(if $(JOBS),--jobs $(JOBS))
 
 bench: $(STAMP)
 	$(BIN)/python -m companion bench --json results/bench.json

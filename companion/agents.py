@@ -7,6 +7,7 @@ from functools import partial
 import numpy as np
 import torch
 
+from .checks import integer, one_of, real
 from .network import DTYPE, sample, sample_deterministic_hidden
 from .optim import BlockAdam, as_schedules, check_runs, layer_rates
 from .paired import PairedTeams
@@ -52,14 +53,14 @@ def train_single_step(net, task, learner: str, episodes: int, batch_size: int, l
     ``on_episode(n)`` is called after every update with the ``n`` runs that made it. Returns the
     mean reward of every update, shape ``(R, episodes)``.
     """
-    if learner not in LEARNERS:
-        raise ValueError(f"learner must be one of {tuple(LEARNERS)}, got {learner!r}")
-    if len(lrs) != len(net.layers):
-        raise ValueError(f"lrs must give one rate per layer ({len(net.layers)}), got {len(lrs)}")
-    if episodes < 1 or batch_size < 1:
-        raise ValueError(f"episodes and batch_size must be positive, got {episodes!r} and {batch_size!r}")
+    one_of("learner", learner, LEARNERS)
+    if not isinstance(lrs, (list, tuple)) or len(lrs) != len(net.layers):
+        raise ValueError(f"lrs must give one rate per layer ({len(net.layers)}), got {lrs!r}")
+    episodes, batch_size = integer("episodes", episodes), integer("batch_size", batch_size)
+    seed = integer("seed", seed, 0)
     act, update, signal = LEARNERS[learner]
     if settle_steps is not None:
+        settle_steps = integer("settle_steps", settle_steps, 0)
         if "settle_steps" not in getattr(update, "keywords", {}):
             raise ValueError(f"settle_steps applies to the MAP Propagation learners only, not to {learner!r}")
         update = partial(update.func, settle_steps=settle_steps)
@@ -76,12 +77,30 @@ def train_single_step(net, task, learner: str, episodes: int, batch_size: int, l
         grads = update(net, values, reward if signal == "reward" else task.target(state))  # steps 4 and 5
         opt.step(grads, layer_rates(schedules, t))  # step 6
         rewards[:, t] = reward.mean(1)
+        check_finite(net, rewards[:, t], t)
         if on_episode is not None:
             on_episode(net.runs)
     return rewards
 
 
+def check_finite(net, reward, t: int) -> None:
+    """Stop with a :class:`FloatingPointError` naming the runs whose weights or batch reward are not finite."""
+    bad = ~torch.isfinite(reward)
+    for p in net.parameters():
+        bad |= ~torch.isfinite(p.flatten(1)).all(1)
+    if bad.any():
+        raise FloatingPointError(f"non-finite weights or rewards in run(s) {bad.nonzero()[:, 0].tolist()} of the "
+                                 f"batch after update {t}")
+
+
 PER_RUN_SETTINGS = ("actor_lambda", "critic_lambda", "explore")  # settings a sweep may give one value per run
+
+
+def per_run_real(name: str, value, low: float, high: float, open_low: bool = False):
+    """A setting that is a number in its range, or (a sweep's) one such number per run as an array."""
+    if np.ndim(value) == 0:
+        return real(name, value, low, high, open_low=open_low)
+    return np.array([real(f"{name}[{r}]", v, low, high, open_low=open_low) for r, v in enumerate(value)])
 
 
 @dataclass
@@ -100,9 +119,11 @@ class ActorCriticConfig:
     # a sweep gives the lambdas and explore one value per run, and the rates per-run schedules
 
     def __post_init__(self):
-        for name in PER_RUN_SETTINGS:
-            if np.ndim(getattr(self, name)) > 0:
-                setattr(self, name, np.asarray(getattr(self, name), dtype=np.float64))
+        self.actor_lambda, self.critic_lambda = (per_run_real(name, getattr(self, name), 0.0, 1.0)
+                                                 for name in ("actor_lambda", "critic_lambda"))
+        self.gamma = real("gamma", self.gamma, 0.0, 1.0)
+        self.explore = per_run_real("explore", self.explore, 0.0, 1.0, open_low=True)
+        self.settle_steps = integer("settle_steps", self.settle_steps, 0)
         for name, allowed in (("actor_kind", ACTORS), ("critic_kind", CRITICS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {tuple(allowed)}, got {getattr(self, name)!r}")
@@ -174,10 +195,8 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
     ``record_episodes`` (0-based episode indices) also the states visited in those episodes,
     ``(R, len(record_episodes), T, n_obs)`` padded with NaN (``T`` = the time limit + 1).
     """
-    if not isinstance(episodes, int) or episodes < 1:
-        raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
-    if max_env_steps is not None and (not isinstance(max_env_steps, int) or max_env_steps < 1):
-        raise ValueError(f"max_env_steps must be a positive integer or None, got {max_env_steps!r}")
+    episodes, seed = integer("episodes", episodes), integer("seed", seed, 0)
+    max_env_steps = None if max_env_steps is None else integer("max_env_steps", max_env_steps)
     runs, gen = actor.runs, torch.Generator().manual_seed(seed)
     check_per_run(cfg, runs)
     teams = make_teams(actor, critic, cfg, fused, compiled)

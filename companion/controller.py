@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .checks import integer, real
 from .network import DTYPE, init_network
 from .rules import reinforce_update
 from .units import Softmax
@@ -17,9 +18,8 @@ MODES = ("pressed", "map", "posterior")
 
 
 def check_eps(eps):
-    """Refuse a flip probability outside ``[0, 0.5)``."""
-    if not 0 <= eps < 0.5:
-        raise ValueError(f"eps (flip probability) must lie in [0, 0.5), got {eps!r}")
+    """Refuse a flip probability outside ``[0, 0.5)``; returns it as a float."""
+    return real("eps (flip probability)", eps, 0.0, 0.5, open_high=True)
 
 
 def check_mode(mode):
@@ -101,8 +101,11 @@ def train_faulty_controller(n_states: int, eps: float, mode: str, episodes: int,
     Returns two tensors of shape ``(runs, episodes)``: the mean reward of every update and the
     probability of pressing the rewarded button (averaged over states) before it.
     """
-    check_eps(eps)
+    eps = check_eps(eps)
     check_mode(mode)
+    n_states, episodes, batch_size, runs = (integer(k, v) for k, v in (
+        ("n_states", n_states), ("episodes", episodes), ("batch_size", batch_size), ("runs", runs)))
+    lr, seed = real("lr", lr, 0.0), integer("seed", seed, 0)
     gen = torch.Generator().manual_seed(seed)
     net = init_network([n_states, 2], [Softmax(1.0)], runs=runs, seed=seed)
     net.layers[0].weight.zero_()

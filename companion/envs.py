@@ -4,6 +4,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
+from .checks import integer, positive
 from .network import run_seeds
 
 
@@ -17,12 +18,15 @@ class RunEnvs:
     """
 
     def __init__(self, env_id: str, runs: int, seed: int, reward_clip: float | None = None):
+        runs, seed = integer("runs", runs, 1, 10_000), integer("seed", seed, 0)
+        if reward_clip is not None:
+            reward_clip = positive("reward_clip", reward_clip)
+        if not isinstance(env_id, str):
+            raise ValueError(f"env_id must name a gymnasium environment, got {env_id!r}")
         try:
             self.envs = [gym.make(env_id) for _ in range(runs)]
         except gym.error.Error as err:
             raise ValueError(f"env_id must name a gymnasium environment, got {env_id!r} ({err})") from None
-        if reward_clip is not None and not reward_clip > 0:
-            raise ValueError(f"reward_clip must be positive or None, got {reward_clip!r}")
         self.env_id, self.reward_clip = env_id, reward_clip
         self.seeds = run_seeds(seed, runs)
         space = self.envs[0].action_space

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .checks import integer, real
+
 DTYPE = torch.float64
 
 
@@ -54,11 +56,20 @@ class Network:
         return [p for layer in self.layers for p in (layer.weight, layer.bias)]
 
     def check_state(self, state):
-        """Refuse a state that is not ``(R, batch, n_in)``."""
+        """``state`` (a tensor or numpy array of numbers) as a finite tensor ``(runs, batch, n_in)``
+        of the weights' dtype."""
+        kind = getattr(state, "dtype", None)
+        if not isinstance(state, (torch.Tensor, np.ndarray)) or kind in (torch.bool, np.bool_) or (
+                isinstance(state, np.ndarray) and state.dtype.kind not in "iuf"):
+            raise ValueError(f"state must be a tensor or numpy array of numbers, got {type(state).__name__} {kind}")
+        state = torch.as_tensor(state, dtype=self.layers[0].weight.dtype)
         if state.dim() != 3 or state.shape[0] != self.runs or state.shape[2] != self.sizes[0]:
             raise ValueError(
                 f"state must have shape (runs={self.runs}, batch, {self.sizes[0]}), got {tuple(state.shape)}"
             )
+        if not torch.isfinite(state).all():
+            raise ValueError("state must be finite, got NaN or infinite entries")
+        return state
 
 
 def run_seeds(seed: int, runs: int) -> list:
@@ -73,15 +84,18 @@ def init_network(sizes, units, runs: int, seed: int, bias_range: float = 0.0, dt
     ``sizes`` lists the layer widths from the input to the output, ``units`` the unit family of
     each of the ``len(sizes) - 1`` layers. Run ``r`` is initialised from its own seed.
     """
-    sizes = list(sizes)
-    if len(sizes) < 2 or any(not isinstance(n, int) or n < 1 for n in sizes):
-        raise ValueError(f"sizes must list at least two positive integers, got {sizes!r}")
-    if len(units) != len(sizes) - 1:
-        raise ValueError(f"units must give one unit family per layer ({len(sizes) - 1}), got {len(units)}")
-    if not isinstance(runs, int) or runs < 1:
-        raise ValueError(f"runs must be a positive integer, got {runs!r}")
-    if bias_range < 0:
-        raise ValueError(f"bias_range must be non-negative, got {bias_range!r}")
+    given = sizes
+    try:
+        sizes = [integer("sizes", n) for n in given]
+    except (TypeError, ValueError):
+        sizes = []
+    if len(sizes) < 2:
+        raise ValueError(f"sizes must list at least two positive integers, got {given!r}")
+    if (not isinstance(units, (list, tuple)) or len(units) != len(sizes) - 1
+            or not all(hasattr(u, "from_noise") for u in units)):
+        raise ValueError(f"units must give one unit family per layer ({len(sizes) - 1}), got {units!r}")
+    runs, seed = integer("runs", runs), integer("seed", seed, 0)
+    bias_range = real("bias_range", bias_range, 0.0)
     gens = [torch.Generator().manual_seed(s) for s in run_seeds(seed, runs)]
     layers = []
     for n_in, n_out, unit in zip(sizes[:-1], sizes[1:], units):
@@ -98,8 +112,7 @@ def sample(net: Network, state, generator=None, noise=None) -> list:
     ``noise`` (one standard-noise tensor per layer, see ``Units.from_noise``) replaces the
     generator's draws, so the same noise can drive a batched and a separate computation.
     """
-    net.check_state(state)
-    values = [state]
+    values = [net.check_state(state)]
     for l, layer in enumerate(net.layers):
         z = layer.preact(values[-1])
         u = layer.units.noise(z, generator) if noise is None else noise[l]
@@ -115,14 +128,14 @@ def sample_exploring_some(net: Network, state, explore, generator=None) -> list:
     ``(h - mu) / sigma^2 * ...`` is exactly zero on that step; the output layer always samples.
     ``explore`` is a number or one probability per run.
     """
-    probs = torch.as_tensor(explore, dtype=DTYPE)
+    probs = torch.as_tensor(real("explore", explore, 0.0, 1.0, open_low=True) if np.ndim(explore) == 0 else explore,
+                            dtype=DTYPE)
     if probs.dim() > 1 or (probs.dim() == 1 and len(probs) != net.runs) or not ((probs > 0) & (probs <= 1)).all():
         raise ValueError("explore (probability that a hidden unit explores) must lie in (0, 1], as a number or one "
                          f"per run ({net.runs}), got {explore!r}")
     if probs.dim():
         probs = probs.view(-1, 1, 1)
-    net.check_state(state)
-    values = [state]
+    values = [net.check_state(state)]
     for layer in net.layers[:-1]:
         z = layer.preact(values[-1])
         u = layer.units.noise(z, generator) * (torch.rand(z.shape, generator=generator, dtype=z.dtype) < probs)
@@ -134,8 +147,7 @@ def sample_exploring_some(net: Network, state, explore, generator=None) -> list:
 
 def sample_deterministic_hidden(net: Network, state, generator=None) -> list:
     """Hidden layers output their means (an ordinary ANN); only the output layer samples."""
-    net.check_state(state)
-    values = [state]
+    values = [net.check_state(state)]
     for layer in net.layers[:-1]:
         values.append(layer.units.mean(layer.preact(values[-1])))
     out = net.layers[-1]
@@ -150,8 +162,7 @@ def action_probs(net: Network, state, samples: int = 1, generator=None, hidden_m
     hidden layers (a team's policy); ``hidden_means`` sets every hidden unit to its mean instead,
     which is exact for an ordinary network (the backprop actor).
     """
-    if samples < 1:
-        raise ValueError(f"samples must be a positive integer, got {samples!r}")
+    samples = integer("samples", samples)
     draw, n = (sample_deterministic_hidden, 1) if hidden_means else (sample, samples)
     out = net.layers[-1]
     return sum(out.units.probs(out.preact(draw(net, state, generator)[-2])) for _ in range(n)) / n

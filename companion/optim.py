@@ -4,18 +4,19 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .checks import integer, real
+
 
 def per_run(x, like):
     """View a per-run vector ``x`` (shape ``(R,)``) so it broadcasts against ``like``."""
     return x.view((-1,) + (1,) * (like.dim() - 1))
 
 
-def check_adam_settings(betas, eps):
-    """Refuse Adam settings outside their range: ``betas`` in ``[0, 1)``, ``eps`` positive."""
-    if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
-        raise ValueError(f"betas must lie in [0, 1), got {betas!r}")
-    if not eps > 0:
-        raise ValueError(f"eps must be positive, got {eps!r}")
+def check_adam_settings(betas, eps) -> tuple:
+    """``(betas, eps)`` as floats, refusing them outside their range: ``betas`` two numbers in ``[0, 1)``, ``eps`` positive."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
+    return tuple(real("betas", b, 0.0, 1.0, open_high=True) for b in betas), real("eps", eps, 0.0, open_low=True)
 
 
 class Adam:
@@ -27,8 +28,10 @@ class Adam:
     """
 
     def __init__(self, params, betas=(0.9, 0.999), eps: float = 1e-8):
-        check_adam_settings(betas, eps)
+        betas, eps = check_adam_settings(betas, eps)
         self.params = list(params)
+        if not self.params or not all(isinstance(p, torch.Tensor) and p.dim() >= 1 for p in self.params):
+            raise ValueError(f"params must be a non-empty list of tensors with a runs axis, got {self.params!r}")
         rows = {p.shape[0] for p in self.params}
         if len(rows) != 1:
             raise ValueError(f"params must all have the same number of rows (runs), got {sorted(rows)}")
@@ -151,6 +154,10 @@ class LinearSchedule:
     def __init__(self, start, end=None, duration: int = 0):
         end = start if end is None else end
         per_run = np.ndim(start) > 0 or np.ndim(end) > 0
+        self.duration = integer("duration", duration, 0)
+        if not per_run:  # learning rates
+            self.start, self.end = real("start", start, 0.0), real("end", end, 0.0)
+            return
         start, end = (np.asarray(x, dtype=np.float64) for x in (start, end))
         if start.ndim > 1 or end.ndim > 1 or (start.ndim and end.ndim and start.shape != end.shape):
             raise ValueError(f"start and end must be numbers or equally long lists of per-run rates, "
@@ -158,13 +165,7 @@ class LinearSchedule:
         if not (np.isfinite(start).all() and np.isfinite(end).all() and (start >= 0).all() and (end >= 0).all()):
             raise ValueError(f"learning rates must be non-negative and finite, got start={start.tolist()!r}, "
                              f"end={end.tolist()!r}")
-        if duration < 0:
-            raise ValueError(f"duration must be non-negative, got {duration!r}")
-        if per_run:
-            self.start, self.end = np.broadcast_arrays(start, end)
-        else:
-            self.start, self.end = float(start), float(end)
-        self.duration = int(duration)
+        self.start, self.end = np.broadcast_arrays(start, end)
 
     def __call__(self, t: int):
         """The rate at step ``t`` (an array of per-run rates for a sweep's schedule)."""

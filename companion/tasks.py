@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from .checks import integer
 from .network import DTYPE
 
 
@@ -15,14 +16,13 @@ class Multiplexer:
     """
 
     def __init__(self, k: int):
-        if not isinstance(k, int) or not 1 <= k <= 6:
-            raise ValueError(f"k (address bits) must be an integer from 1 to 6, got {k!r}")
-        self.k = k
+        self.k = k = integer("k (address bits)", k, 1, 6)
         self.n_inputs = k + 2**k
         self.n_actions = 2
 
     def sample(self, runs: int, batch: int, generator=None):
         """States of shape ``(runs, batch, k + 2**k)`` with entries -1 or +1."""
+        runs, batch = integer("runs", runs), integer("batch", batch)
         bits = torch.randint(0, 2, (runs, batch, self.n_inputs), generator=generator)
         return (2 * bits - 1).to(DTYPE)
 
@@ -46,8 +46,7 @@ class Regression:
     """
 
     def __init__(self, n_inputs: int = 8, seed: int = 0):
-        if not isinstance(n_inputs, int) or n_inputs < 1:
-            raise ValueError(f"n_inputs must be a positive integer, got {n_inputs!r}")
+        n_inputs, seed = integer("n_inputs", n_inputs), integer("seed", seed, 0)
         gen = torch.Generator().manual_seed(seed)
         self.w0 = torch.randn(n_inputs, n_inputs, generator=gen, dtype=DTYPE)
         self.w1 = torch.randn(n_inputs, 1, generator=gen, dtype=DTYPE)
@@ -55,6 +54,7 @@ class Regression:
 
     def sample(self, runs: int, batch: int, generator=None):
         """Standard normal inputs of shape ``(runs, batch, n)``."""
+        runs, batch = integer("runs", runs), integer("batch", batch)
         return torch.randn(runs, batch, self.n_inputs, generator=generator, dtype=DTYPE)
 
     def target(self, state):

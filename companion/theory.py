@@ -5,6 +5,7 @@ import itertools
 
 import torch
 
+from .checks import integer
 from .network import DTYPE, Layer, Network, sample
 from .rules import reinforce_update, reparam_update
 from .units import Bernoulli, Normal, Softmax
@@ -23,7 +24,8 @@ def configurations(units, n: int):
 
 def check_chunks(samples: int, chunk: int):
     """Refuse a number of samples that is not a positive multiple of ``chunk``."""
-    if chunk < 1 or samples < chunk or samples % chunk:
+    chunk = integer("chunk", chunk)
+    if integer("samples", samples) < chunk or samples % chunk:
         raise ValueError(f"samples must be a positive multiple of chunk={chunk}, got {samples!r}")
 
 
@@ -128,7 +130,7 @@ def update_moments(net, task, act, rule, samples: int, chunk: int, seed: int = 0
     of shapes ``(R, P_l)`` and ``(R,)``.
     """
     check_chunks(samples, chunk)
-    if batch < 2 or chunk % batch:
+    if integer("batch", batch) < 2 or chunk % batch:
         raise ValueError(f"chunk must be a multiple of batch={batch} (at least 2), got {chunk!r}")
     copies = chunk // batch
     copied = replicate(net, copies)

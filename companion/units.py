@@ -20,13 +20,9 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .checks import one_of, positive
+
 ACTIVATIONS = ("softplus", "relu", "linear")
-
-
-def _check_positive(name: str, value: float) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0 or math.isinf(value):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
 
 
 class Normal:
@@ -36,10 +32,8 @@ class Normal:
     """
 
     def __init__(self, activation: str = "softplus", var: float = 1.0):
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-        self.activation = activation
-        self.var = _check_positive("var", var)
+        self.activation = one_of("activation", activation, ACTIVATIONS)
+        self.var = positive("var", var)
 
     def __repr__(self) -> str:
         return f"Normal(activation={self.activation!r}, var={self.var})"
@@ -138,7 +132,7 @@ class Softmax:
     """One categorical output over ``n`` actions, ``Pr(a) = softmax(z / T)_a``, values one-hot."""
 
     def __init__(self, temperature: float = 1.0):
-        self.temperature = _check_positive("temperature", temperature)
+        self.temperature = positive("temperature", temperature)
 
     def __repr__(self) -> str:
         return f"Softmax(temperature={self.temperature})"

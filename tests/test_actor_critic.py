@@ -71,10 +71,10 @@ def test_run_envs_reset_on_episode_end_and_clip_rewards():
 def test_bad_env_and_episodes():
     with pytest.raises(ValueError, match="env_id must name a gymnasium environment, got 'NoSuchEnv-v0'"):
         RunEnvs("NoSuchEnv-v0", 1, seed=0)
-    with pytest.raises(ValueError, match="reward_clip must be positive or None, got -1"):
+    with pytest.raises(ValueError, match="reward_clip must be a positive finite number, got -1"):
         RunEnvs("CartPole-v1", 1, seed=0, reward_clip=-1)
     actor, critic = cartpole_teams(1)
-    with pytest.raises(ValueError, match="episodes must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="episodes must be an integer at least 1, got 0"):
         train_actor_critic(actor, critic, RunEnvs("CartPole-v1", 1, seed=0), 0, CFG)
 
 

@@ -71,7 +71,7 @@ def test_update_moments_match_simulated_updates():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(eps=0.5), "eps \\(flip probability\\) must lie in \\[0, 0.5\\), got 0.5"),
+    (dict(eps=0.5), "eps \\(flip probability\\) must be a finite number in \\[0, 0.5\\), got 0.5"),
     (dict(mode="argmax"), "mode must be one of \\('pressed', 'map', 'posterior'\\), got 'argmax'"),
 ])
 def test_bad_arguments(kwargs, match):

@@ -8,7 +8,7 @@ import pytest
 from companion import experiments, reproduce, runner, store
 from companion.__main__ import main
 
-SMOKE = dict(runs=2, length=2, compile=False, progress=False)
+SMOKE = dict(runs=2, episodes=2, compiled=False, progress=False)
 
 
 def test_every_registry_entry_builds_and_hashes_its_config():
@@ -54,7 +54,7 @@ def test_reproduce_stores_resumes_and_verifies(tmp_path, monkeypatch):
     calls = []
     real = reproduce.run_group
     monkeypatch.setattr(reproduce, "run_group", lambda e, first, *a, **k: calls.append(first) or real(e, first, *a, **k))
-    reproduce.reproduce(["map_cartpole"], runs=7, length=2, root=tmp_path, compile=False, progress=False)
+    reproduce.reproduce(["map_cartpole"], runs=7, episodes=2, root=tmp_path, compiled=False, progress=False)
     assert calls == [5]
     arrays, _ = store.load_result("map_cartpole", exp.config_hash(), tmp_path)
     assert arrays["returns"].shape == (7, 2) and (arrays["returns"] > 0).all()
@@ -94,8 +94,12 @@ def test_stale_corrupted_and_tampered_results_are_refused(tmp_path):
     reproduce.reproduce(["reinforce_multiplexer"], root=tmp_path, **SMOKE)
     exp = experiments.get("reinforce_multiplexer")
     npz, meta_path = store.result_paths("reinforce_multiplexer", tmp_path)
-    good = npz.read_bytes()
-    np.savez(npz, returns=store.load_arrays(npz)["returns"] + 0.5)  # a hand-edited result no longer replays
+    good, good_meta = npz.read_bytes(), meta_path.read_text()
+    np.savez(npz, returns=store.load_arrays(npz)["returns"] + 0.5)  # a hand-edited result: its checksum differs
+    with pytest.raises(store.StaleResult, match="checksum is .* \\(edited\\): run `python -m companion reproduce"):
+        reproduce.verify("reinforce_multiplexer", tmp_path)
+    old = {k: v for k, v in json.loads(good_meta).items() if k != "arrays_sha256"}  # stored before checksums
+    meta_path.write_text(json.dumps(old))
     with pytest.raises(store.StaleResult, match="replay .* run `python -m companion reproduce reinforce_multiplexer`"):
         reproduce.verify("reinforce_multiplexer", tmp_path)
     npz.write_bytes(b"not a zip file")
@@ -103,8 +107,10 @@ def test_stale_corrupted_and_tampered_results_are_refused(tmp_path):
         store.load_result("reinforce_multiplexer", exp.config_hash(), tmp_path)
     npz.write_bytes(good)
     meta = json.loads(meta_path.read_text())
-    meta_path.write_text(json.dumps({**meta, "config_hash": "0" * 16}))
     with pytest.raises(store.StaleResult, match="differs from the registry's .* \\(a setting changed\\)"):
+        store.load_result("reinforce_multiplexer", "0" * 16, tmp_path)  # as after a change in the registry
+    meta_path.write_text(json.dumps({**meta, "config_hash": "0" * 16}))
+    with pytest.raises(store.StaleResult, match="stored config hashes to .*, not to its stored 0+ \\(edited\\)"):
         store.load_result("reinforce_multiplexer", exp.config_hash(), tmp_path)
     with pytest.raises(FileNotFoundError, match="no stored result for 'map_acrobot'"):
         store.load_result("map_acrobot", "x", tmp_path)
@@ -118,19 +124,21 @@ def test_a_small_run_never_replaces_a_paper_scale_result(tmp_path):
     with pytest.raises(ValueError, match="a paper-scale result is stored"):
         reproduce.reproduce(["backprop_multiplexer"], root=tmp_path, **SMOKE)
     assert npz.read_bytes() == before
-    with pytest.raises(ValueError, match="runs must be a positive integer or None, got 0"):
-        reproduce.reproduce(["backprop_multiplexer"], runs=0, root=tmp_path, compile=False, progress=False)
-    with pytest.raises(ValueError, match="jobs must be a positive integer, got 0"):
-        reproduce.reproduce(["backprop_multiplexer"], jobs=0, root=tmp_path, compile=False, progress=False)
+    with pytest.raises(ValueError, match="runs must be an integer from 1 to 1,000, got 0"):
+        reproduce.reproduce(["backprop_multiplexer"], runs=0, root=tmp_path, compiled=False, progress=False)
+    with pytest.raises(ValueError, match="jobs must be an integer from 1 to 1,024, got 0"):
+        reproduce.reproduce(["backprop_multiplexer"], jobs=0, root=tmp_path, compiled=False, progress=False)
 
 
 def test_cli_list_and_reproduce(tmp_path, capsys):
     assert main(["reproduce", "reinforce_multiplexer", "--runs", "2", "--episodes", "2", "--no-compile",
                  "--root", str(tmp_path)]) == 0
-    assert main(["list", "--root", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["list", "--root", str(tmp_path), "--jobs", "2"]) == 0
     out = capsys.readouterr().out
-    assert "reinforce_multiplexer" in out and "stored (not paper scale: 2 runs x 2), 0 min of compute" in out
-    assert "map_cartpole" in out and f"stored: 1 of {len(experiments.REGISTRY)} experiments, 0.0 hours" in out
+    assert re.search(r"\nreinforce_multiplexer .* 2 x 2 +smaller, 0 min\n", out)
+    assert out.startswith("experiment ") and max(map(len, out.splitlines())) <= 120
+    assert "map_cartpole" in out and f"stored and valid: 1 of {len(experiments.REGISTRY)} experiments, 0.0 hours" in out
     assert "reproduce --all --jobs 2 would take about 0.0 hours to regenerate them" in out
     assert main(["verify", "--root", str(tmp_path)]) == 0
     assert "reinforce_multiplexer: config hash matches; 100% of" in capsys.readouterr().out
@@ -233,7 +241,7 @@ def test_the_extra_acrobot_runs_are_map_acrobot_with_new_seeds():
 def test_parallel_wall_time_hands_groups_to_the_first_free_worker():
     assert reproduce.parallel_wall_time([3, 3, 2, 2, 2], 2) == 7  # 3 | 3, then 5 | 5, then 7
     assert reproduce.parallel_wall_time([1, 2, 3], 1) == 6 and reproduce.parallel_wall_time([5, 1, 1, 1], 3) == 5
-    with pytest.raises(ValueError, match="jobs must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="jobs must be an integer from 1 to 1,024, got 0"):
         reproduce.parallel_wall_time([1.0], 0)
 
 
@@ -254,4 +262,6 @@ def test_cli_answers_bad_input_with_a_message_and_stores_nothing(argv, message, 
 def test_cli_refuses_counts_that_are_not_positive_integers(argv, capsys):
     with pytest.raises(SystemExit):
         main(argv)
-    assert f"must be a positive integer, got '{argv[-1]}'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert re.fullmatch(f"python -m companion {argv[0]}: error: argument --\\w+: must be an integer from 1 to "
+                        f"[0-9,]+, got '{argv[-1]}'\n", err)

@@ -102,7 +102,7 @@ def test_reparam_squared_error_grads_by_hand_for_one_linear_layer():
 def test_bad_arguments():
     net = normal_net()
     values, _ = sampled(net)
-    with pytest.raises(ValueError, match="steps must be a non-negative integer, got -1"):
+    with pytest.raises(ValueError, match="steps must be an integer at least 0, got -1"):
         settle(net, values, -1)
     bern = init_network([4, 3, 2], [Bernoulli(), Softmax()], runs=1, seed=0)
     with pytest.raises(ValueError, match="hidden layer 1 must have continuous \\(Normal\\) units to settle"):

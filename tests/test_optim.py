@@ -38,7 +38,7 @@ def test_linear_schedule_interpolates_then_holds():
     assert layer_rates([LinearSchedule(1.0), LinearSchedule(2.0)], 0) == [1.0, 1.0, 2.0, 2.0]
 
 
-@pytest.mark.parametrize("args, match", [((-1.0,), "learning rates must be non-negative"), ((1.0, 1.0, -5), "duration must be non-negative, got -5")])
+@pytest.mark.parametrize("args, match", [((-1.0,), "start must be a finite number at least 0, got -1.0"), ((1.0, 1.0, -5), "duration must be an integer at least 0, got -5")])
 def test_bad_schedule(args, match):
     with pytest.raises(ValueError, match=match):
         LinearSchedule(*args)

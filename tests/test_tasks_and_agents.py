@@ -42,7 +42,7 @@ def test_bad_learner_is_named():
     net = init_network([3, 4, 2], [Normal(), Softmax()], runs=1, seed=0)
     with pytest.raises(ValueError, match="learner must be one of \\('reinforce', 'backprop', 'map_propagation', 'map_propagation_sl', 'backprop_sl', 'weight_max', 'ste'\\), got 'sgd'"):
         train_single_step(net, Multiplexer(1), "sgd", 1, 1, [1e-3, 1e-3])
-    with pytest.raises(ValueError, match="lrs must give one rate per layer \\(2\\), got 1"):
+    with pytest.raises(ValueError, match="lrs must give one rate per layer \\(2\\), got \\[0.001\\]"):
         train_single_step(net, Multiplexer(1), "reinforce", 1, 1, [1e-3])
 
 

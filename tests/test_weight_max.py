@@ -58,7 +58,7 @@ def test_ste_gradient_is_the_chain_rule_with_the_slope_of_the_mean():
 def test_bad_reward_shape():
     net = bernoulli_net()
     values, reward = sampled(net)
-    with pytest.raises(ValueError, match="reward must have shape \\(runs, batch\\) = \\(2, 7\\), got \\(2, 6\\)"):
+    with pytest.raises(ValueError, match="reward must be a tensor of shape \\(runs, batch\\) = \\(2, 7\\), got Tensor \\(2, 6\\)"):
         weight_max_update(net, values, reward[:, :6])
 
 

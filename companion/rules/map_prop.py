@@ -1,6 +1,7 @@
 """MAP Propagation: settle the hidden units to their most probable values, then apply REINFORCE."""
 from __future__ import annotations
 
+from ..checks import integer
 from .reinforce import check_reward, layer_log_prob_grads
 
 
@@ -42,8 +43,7 @@ def settle(net, values, settle_steps: int) -> list:
     Layer ``l`` takes the step ``0.5 * sigma_l^2`` (the paper's ``alpha_h``). The state and the
     action stay fixed; returns new values ``[S, H~^1, ..., H~^{L-1}, A]``.
     """
-    if not isinstance(settle_steps, int) or settle_steps < 0:
-        raise ValueError(f"settle_steps must be a non-negative integer, got {settle_steps!r}")
+    settle_steps = integer("settle_steps", settle_steps, 0)
     if not settle_steps:
         return list(values)
     check_settleable(net)

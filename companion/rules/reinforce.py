@@ -1,12 +1,15 @@
 """Global REINFORCE: every unit applies REINFORCE with the same global reward."""
 from __future__ import annotations
 
+import torch
+
 
 def check_reward(reward, values):
     """Refuse a reward that is not one number per run and sample, ``(R, B)``."""
     expected = tuple(values[0].shape[:2])
-    if tuple(reward.shape) != expected:
-        raise ValueError(f"reward must have shape (runs, batch) = {expected}, got {tuple(reward.shape)}")
+    if not isinstance(reward, torch.Tensor) or tuple(reward.shape) != expected:
+        raise ValueError(f"reward must be a tensor of shape (runs, batch) = {expected}, got "
+                         f"{type(reward).__name__} {tuple(getattr(reward, 'shape', ()))}")
 
 
 def layer_log_prob_grads(net, values, weights=None) -> list:
