@@ -9,8 +9,17 @@ from pathlib import Path
 
 from . import bench, store
 from .experiments import REGISTRY
-from .reproduce import (JOBS, MAX_EPISODES, MAX_JOBS, MAX_RUNS, Failed, check_names, parallel_wall_time,
-                        reproduce, verify)
+from .reproduce import (
+    JOBS,
+    MAX_EPISODES,
+    MAX_JOBS,
+    MAX_RUNS,
+    Failed,
+    check_names,
+    parallel_wall_time,
+    reproduce,
+    verify,
+)
 
 COLUMNS = (("experiment", 41), ("task", 14), ("method", 28), ("runs x eps", 11))  # then the status
 

@@ -60,6 +60,7 @@ def unit_reward_form() -> str:
 
 
 def weight_regularisation() -> str:
+    """The settings of any registry entry that regularise or decay the weights ("none" if there are none)."""
     keys = {k for e in REGISTRY.values() for k in e.settings.to_dict() if "decay" in k or "regular" in k}
     return "none" if not keys else ", ".join(sorted(keys))
 

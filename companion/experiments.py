@@ -535,7 +535,7 @@ def critic_actor_ratio(map_entry: Experiment) -> float:
 
 
 def rounded(x: float) -> float:
-    """``x`` to 12 significant digits, so that a product of rates reads as it was meant (3e-07, not 3.0000000000000004e-07)."""
+    """``x`` to 12 significant digits, so that a product of rates reads as meant (3e-07, not 3.0000000000000004e-07)."""
     return float(f"{x:.12g}")
 
 
@@ -593,13 +593,15 @@ def wm_sensitivity(task: str) -> list:
     return [backprop_actor_sweep(entry, wm_baseline(entry, "Backprop", 1.0), f"wmsens_{task}_backprop_actor"),
             scale_sweep(wm_baseline(entry, "REINFORCE", 1.0), f"wmsens_{task}_reinforce",
                         centred_grid(centre["REINFORCE"]), critic=False),
-            scale_sweep(wm_baseline(entry, "STE backprop", 1.0), f"wmsens_{task}_ste", centred_grid(centre["STE backprop"]),
-                        critic=False),
+            scale_sweep(wm_baseline(entry, "STE backprop", 1.0), f"wmsens_{task}_ste",
+                        centred_grid(centre["STE backprop"]), critic=False),
             scale_sweep(entry, f"wmsens_{task}_wm", centred_grid(1.0))]
 
 
-REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "mountaincar") for e in map_sensitivity(task)})
-REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "multiplexer") for e in wm_sensitivity(task)})
+REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "mountaincar")
+                 for e in map_sensitivity(task)})
+REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "multiplexer")
+                 for e in wm_sensitivity(task)})
 
 
 def sensitivity_rows(exp: Experiment, returns) -> list:

@@ -13,7 +13,7 @@ def per_run(x, like):
 
 
 def check_adam_settings(betas, eps) -> tuple:
-    """``(betas, eps)`` as floats, refusing them outside their range: ``betas`` two numbers in ``[0, 1)``, ``eps`` positive."""
+    """``(betas, eps)`` as floats, refusing them out of range: two ``betas`` in ``[0, 1)``, ``eps`` positive."""
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
     return tuple(real("betas", b, 0.0, 1.0, open_high=True) for b in betas), real("eps", eps, 0.0, open_low=True)

@@ -78,3 +78,22 @@ def mean_std_band(ax, x, runs, label: str, color=None, **kw):
     line = ax.plot(x, mean, label=label, color=color, **kw)[0]
     ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.2, linewidth=0)
     return line
+
+
+def sensitivity_panel(ax, rows: list, axis: str, method: str, chosen=None, paper=None):
+    """One method's sensitivity curve on ``ax``: a sweep's average return against its ``axis``
+    (log scale), with +-1 standard error over seeds; ``chosen`` and ``paper`` mark a setting each
+    (the protocol's choice and the paper's own setting) on the curve."""
+    if not rows:
+        raise ValueError(f"rows must hold at least one setting of {method!r}, got none")
+    x = np.array([row[axis] for row in rows], dtype=float)
+    mean = np.array([row["average return"] for row in rows])
+    se = np.array([row["standard error"] for row in rows])
+    line = ax.errorbar(x, mean, yerr=se, label=method, color=colour(method), marker="o", markersize=3, capsize=2)
+    for value, marker, name in ((chosen, "*", "chosen"), (paper, "D", "paper's setting")):
+        if value is not None:
+            i = int(np.argmin(np.abs(np.log(x) - np.log(value))))
+            ax.plot(x[i], mean[i], marker=marker, markersize=10 if marker == "*" else 6, color="black",
+                    linestyle="none", label=name, zorder=3)
+    ax.set_xscale("log")
+    return line

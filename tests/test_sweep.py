@@ -130,3 +130,21 @@ def test_protocol_rows_list_every_sweep_of_a_paper_from_the_registry():
     assert all(r["seeds per value"] >= 3 and r["runs"] == 7 * r["seeds per value"] for r in rows)
     backprop = next(r for r in rows if r["experiment"] == "sens_cartpole_backprop_actor")
     assert backprop["values"] == "7 from 0.0001 to 0.01" and backprop["episodes per run"] == 1000
+
+
+def test_sensitivity_panel_draws_the_curve_and_marks_the_settings():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from companion.plotting import sensitivity_panel
+    rows = [{"rate": r, "average return": m, "standard error": 1.0} for r, m in ((1e-3, 10.0), (1e-2, 30.0), (1e-1, 20.0))]
+    fig, ax = plt.subplots()
+    sensitivity_panel(ax, rows, "rate", "Backprop", chosen=1e-2, paper=1e-1)
+    labels = ax.get_legend_handles_labels()[1]
+    assert sorted(labels) == ["Backprop", "chosen", "paper's setting"] and ax.get_xscale() == "log"
+    star = next(line for line in ax.get_lines() if line.get_label() == "chosen")
+    assert list(star.get_xdata()) == [1e-2] and list(star.get_ydata()) == [30.0]
+    with pytest.raises(ValueError, match="rows must hold at least one setting of 'Backprop'"):
+        sensitivity_panel(ax, [], "rate", "Backprop")
+    plt.close(fig)
