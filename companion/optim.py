@@ -113,8 +113,10 @@ class BlockAdam:
             buffer.copy_(grad)
         on = [True] * self.params[0].shape[0] if mask is None else mask.tolist()
         if any(np.ndim(lr) for lr in lrs):
-            for rate, items in rows_by_rate(self.blocks, lrs, on).items():
-                self._fused_step([list(x) for x in zip(*items)], rate)
+            groups = rows_by_rate(self.blocks, lrs, on)
+            torch._foreach_add_([item[4] for items in groups.values() for item in items], 1.0)  # every step count
+            for rate, items in groups.items():
+                self._fused_step([list(x) for x in zip(*items)], rate, count=False)
             return
         for block, lr in zip(self.blocks, lrs):
             keep = [i for i, r in enumerate(block["rows"]) if on[r]]
@@ -123,9 +125,12 @@ class BlockAdam:
                 lists = [[x[i] for i in keep] for x in lists]
             self._fused_step(lists, lr)
 
-    def _fused_step(self, lists, lr) -> None:
+    def _fused_step(self, lists, lr, count: bool = True) -> None:
+        """One fused Adam step of ``lists`` (params, grads, m, v, step counts) at rate ``lr``; with
+        ``count`` it first adds one to the step counts (else the caller has)."""
         params, grads, m, v, steps = lists
-        torch._foreach_add_(steps, 1.0)
+        if count:
+            torch._foreach_add_(steps, 1.0)
         torch._fused_adam_(params, grads, m, v, [], steps, lr=lr, beta1=self.betas[0], beta2=self.betas[1],
                            weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=True)
 
@@ -135,10 +140,11 @@ def rows_by_rate(blocks, lrs, on) -> dict:
     a block's rate is a number or one rate per row of the block."""
     groups = {}
     for block, lr in zip(blocks, lrs):
-        rates = np.broadcast_to(lr, (len(block["rows"]),))
-        for i, r in enumerate(block["rows"]):
-            if on[r]:
-                groups.setdefault(float(rates[i]), []).append(block["items"][i])
+        keep = [i for i, r in enumerate(block["rows"]) if on[r]]
+        rates = np.broadcast_to(lr, (len(block["rows"]),))[keep].tolist()
+        items = block["items"]
+        for i, rate in zip(keep, rates):
+            groups.setdefault(rate, []).append(items[i])
     return groups
 
 

@@ -87,7 +87,7 @@ CLI = [  # (argv, expected message after "python -m companion COMMAND: error: ")
     (["reproduce", "--all", NAME], f"give experiment names or --all, not both \\(got --all and {NAME}\\)"),
     (["reproduce", NAME, NAME], f"names must not repeat, got '{NAME}' 2 times"),
     (["reproduce", "map_cartpol"], "experiment name must be one of the .* got 'map_cartpol'; did you mean map_cartpole"),
-    (["reproduce", "chess"], "experiment name must be one of the 149 names .* got 'chess'$"),
+    (["reproduce", "chess"], "experiment name must be one of the [0-9]+ names .* got 'chess'$"),
     (["reproduce", NAME, "--runs", "0"], "argument --runs: must be an integer from 1 to 1,000, got '0'"),
     (["reproduce", NAME, "--runs", "99999999999999999999"], "argument --runs: must be an integer from 1 to 1,000"),
     (["reproduce", NAME, "--runs", "True"], "argument --runs: must be an integer from 1 to 1,000, got 'True'"),
