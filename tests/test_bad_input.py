@@ -265,8 +265,8 @@ API = [  # (call, expected message)
     (lambda: LinearSchedule(NAN), "start must be a finite number at least 0, got nan"),
     (lambda: LinearSchedule(-1e-3), "start must be a finite number at least 0, got -0.001"),
     (lambda: LinearSchedule(1e-3, INF), "end must be a finite number at least 0, got inf"),
-    (lambda: LinearSchedule(1e-3, 0, -1), "steps must be an integer at least 0, got -1"),
-    (lambda: LinearSchedule(1e-3, 0, 1.5), "steps must be an integer at least 0, got 1.5"),
+    (lambda: LinearSchedule(1e-3, 0, -1), "duration must be an integer at least 0, got -1"),
+    (lambda: LinearSchedule(1e-3, 0, 1.5), "duration must be an integer at least 0, got 1.5"),
     (lambda: LinearSchedule("fast"), "start must be a finite number at least 0, got 'fast'"),
     (lambda: Multiplexer(0), "k \\(address bits\\) must be an integer from 1 to 6, got 0"),
     (lambda: Multiplexer(2.0), "k \\(address bits\\) must be an integer from 1 to 6, got 2.0"),
@@ -305,8 +305,8 @@ API = [  # (call, expected message)
     (lambda: controller.train_faulty_controller(2, 0.1, "chess", 2, 4, 0.1, runs=1), "mode must be one of .*'chess'"),
     (lambda: theory.check_chunks(10, 3), "samples must be a positive multiple of chunk=3, got 10"),
     (lambda: theory.check_chunks(10, 0), "chunk must be an integer at least 1, got 0"),
-    (lambda: settle(net(), sample(net(), STATE), -1), "steps must be an integer at least 0, got -1"),
-    (lambda: settle(net(), sample(net(), STATE), 1.5), "steps must be an integer at least 0, got 1.5"),
+    (lambda: settle(net(), sample(net(), STATE), -1), "settle_steps must be an integer at least 0, got -1"),
+    (lambda: settle(net(), sample(net(), STATE), 1.5), "settle_steps must be an integer at least 0, got 1.5"),
     (lambda: reproduce.reproduce(NAME), f"names must be a non-empty list of experiment names, got '{NAME}'"),
     (lambda: reproduce.reproduce([]), "names must be a non-empty list of experiment names, got \\[\\]"),
     (lambda: reproduce.reproduce([1]), "names must hold experiment names \\(strings\\), got 1"),
@@ -347,7 +347,7 @@ def test_numpy_scalars_and_arrays_of_the_right_kind_are_accepted():
 
 def test_single_step_training_stops_on_non_finite_numbers_naming_the_runs_and_batch():
     regression = init_network([8, 4, 1], [Normal("softplus", 0.5), Normal("linear", 0.5)], runs=2, seed=0)
-    with pytest.raises(FloatingPointError, match=r"non-finite weights or rewards in run\(s\) \[0, 1\] .* batch \d+$"):
+    with pytest.raises(FloatingPointError, match=r"non-finite weights or rewards in run\(s\) \[0, 1\] .* update \d+$"):
         train_single_step(regression, Regression(8), "backprop_sl", 200, 16, [1e300, 1e300])
 
 
