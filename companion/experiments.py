@@ -484,7 +484,7 @@ def weight_max_rows() -> list:
     change only the actor's rule and rates; its variant with traces only the actor's lambda)."""
     rows = []
     for exp in REGISTRY.values():
-        if exp.paper != "chung2022weightmax" or exp.method != "Weight Max":
+        if exp.paper != "chung2022weightmax" or exp.method != "Weight Max" or exp.settings.sweep:
             continue
         s = exp.settings
         traces = REGISTRY.get(f"wm_traces_{short_name(exp.task)}")

@@ -148,3 +148,10 @@ def test_sensitivity_panel_draws_the_curve_and_marks_the_settings():
     with pytest.raises(ValueError, match="rows must hold at least one setting of 'Backprop'"):
         sensitivity_panel(ax, [], "rate", "Backprop")
     plt.close(fig)
+
+
+def test_settings_tables_list_the_papers_entries_not_the_sweeps():
+    from companion.experiments import hyperparameter_rows, weight_max_rows
+    tasks = [row["task"] for row in weight_max_rows()]
+    assert len(tasks) == len(set(tasks)) == 4
+    assert len(hyperparameter_rows("actor_critic")) == 4
