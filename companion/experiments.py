@@ -635,8 +635,7 @@ def protocol_rows(paper: str) -> list:
         if e.paper != paper or not sweep:
             continue
         values = sweep["values"]
-        rows.append({"method": e.method, "task": e.task, "varied": sweep["axis"],
-                     "values": f"{len(values)} from {min(values):g} to {max(values):g}",
-                     "seeds per value": sweep["seeds_per_value"], "episodes per run": e.episodes,
-                     "runs": e.runs, "experiment": e.name})
+        rows.append({"experiment": e.name, "method": e.method, "task": short_name(e.task), "varied": sweep["axis"],
+                     "values": f"{min(values):g} to {max(values):g} ({len(values)})",
+                     "seeds per value": sweep["seeds_per_value"], "episodes per run": e.episodes})
     return rows

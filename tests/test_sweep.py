@@ -127,9 +127,10 @@ def test_protocol_rows_list_every_sweep_of_a_paper_from_the_registry():
     rows = protocol_rows("chung2021map")
     sweeps = [e for e in REGISTRY.values() if e.paper == "chung2021map" and e.settings.sweep]
     assert [r["experiment"] for r in rows] == [e.name for e in sweeps] and len(rows) >= 16
-    assert all(r["seeds per value"] >= 3 and r["runs"] == 7 * r["seeds per value"] for r in rows)
+    assert all(r["seeds per value"] >= 3 and REGISTRY[r["experiment"]].runs == 7 * r["seeds per value"] for r in rows)
     backprop = next(r for r in rows if r["experiment"] == "sens_cartpole_backprop_actor")
-    assert backprop["values"] == "7 from 0.0001 to 0.01" and backprop["episodes per run"] == 1000
+    assert backprop["values"] == "0.0001 to 0.01 (7)" and backprop["episodes per run"] == 1000
+    assert backprop["task"] == "cartpole"
 
 
 def test_sensitivity_panel_draws_the_curve_and_marks_the_settings():
