@@ -572,6 +572,13 @@ def backprop_actor_sweep(entry: Experiment, base: Experiment, name: str) -> Expe
                             f"sensitivity sweep ({entry.figure})")
 
 
+def backprop_critic_sweep(entry: Experiment, base: Experiment, name: str, actor_rate: float) -> Experiment:
+    """Stage 2 for backprop: the actor's rate fixed at stage 1's choice, the critic's on ``RATE_GRID``."""
+    settings = [one_rate_per_network(entry, actor_rate, c) for c in RATE_GRID]
+    return sweep_experiment(base, name, "critic rate", RATE_GRID, settings, SWEEP_SEEDS_PER_VALUE, SWEEP_SEED,
+                            f"sensitivity sweep ({entry.figure})")
+
+
 def map_sensitivity(task: str) -> list:
     """Stage 1 of the protocol on a task of [MAP]: backprop's actor rate, REINFORCE's and Thomas's
     factor (around the first sweep's choice, Thomas at exploring probability 0.5) and MAP
@@ -602,6 +609,14 @@ REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "m
                  for e in map_sensitivity(task)})
 REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "multiplexer")
                  for e in wm_sensitivity(task)})
+
+# stage 2 for backprop: the actor's rate that stage 1 chose on each task (tests/test_provenance.py checks each
+# against its stored sweep), with the critic's rate swept on RATE_GRID
+BACKPROP_ACTOR_RATES = {"cartpole": 1e-3}
+REGISTRY.update({e.name: e for e in (
+    backprop_critic_sweep(REGISTRY[f"map_{task}"], baseline(REGISTRY[f"map_{task}"], "Backprop", 1.0),
+                          f"sens_{task}_backprop_critic", rate)
+    for task, rate in BACKPROP_ACTOR_RATES.items())})
 
 
 def sensitivity_rows(exp: Experiment, returns) -> list:

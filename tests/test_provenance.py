@@ -45,3 +45,12 @@ def test_a_sweep_grid_is_extended_only_past_a_best_end(key):
     for scale in experiments.SWEEP_EXTENDED[key]:  # each new scale goes on past a best end of the grid before it
         assert max(base, key=load) == (max(base) if scale > max(base) else min(base))
         base.append(scale)
+
+
+@pytest.mark.parametrize("task", sorted(experiments.BACKPROP_ACTOR_RATES))
+def test_backprop_critic_sweep_sits_at_the_best_actor_rate_of_stage_one(task):
+    stage1 = experiments.get(f"sens_{task}_backprop_actor")
+    returns = store.load_result(stage1.name, stage1.config_hash())[0]["returns"]
+    assert experiments.best_setting(stage1, returns) == experiments.BACKPROP_ACTOR_RATES[task]
+    stage2 = experiments.get(f"sens_{task}_backprop_critic")
+    assert {c["actor_lr"][0][0] for c in stage2.settings.sweep["changes"]} == {experiments.BACKPROP_ACTOR_RATES[task]}
