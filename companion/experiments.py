@@ -641,6 +641,47 @@ def best_setting(exp: Experiment, returns) -> float:
     return max(rows, key=lambda row: row["average return"])[exp.settings.sweep["axis"]]
 
 
+def actor_rate(change: dict) -> float:
+    """The actor's first-layer learning rate at the start of its schedule in a setting (every layer's
+    rate on a single-step task is ``lr``): the common x axis of the sensitivity figure."""
+    return change["lr"][0] if "lr" in change else change["actor_lr"][0][0]
+
+
+def sensitivity_curves(paper: str, load) -> dict:
+    """The sensitivity figure's data for ``paper``: task -> one curve per stored stage-1 sweep, each
+    a dict with ``method``, ``label``, ``rows`` (``sensitivity_rows`` plus the setting's ``actor
+    rate``), ``chosen`` (the best setting's actor rate) and ``paper`` (the paper's own setting, for
+    the method the paper tuned: factor 1). Where the first sweep's layer-shaped backprop entries ran
+    the paper's full episodes, they make one more curve. ``load(name)`` returns returns or None."""
+    curves = {}
+    for e in REGISTRY.values():
+        sweep = e.settings.sweep
+        if e.paper != paper or not sweep or sweep["axis"] == "critic rate" or (returns := load(e.name)) is None:
+            continue
+        rows = [{**row, "actor rate": actor_rate(change)}
+                for row, change in zip(sensitivity_rows(e, returns), sweep["changes"])]
+        best = max(rows, key=lambda row: row["average return"])["actor rate"]
+        own = e.method in ("MAP Propagation", "Weight Max")
+        paper_rate = actor_rate(sweep["changes"][sweep["values"].index(1.0)]) if own else None
+        curves.setdefault(short_name(e.task), []).append(
+            {"method": e.method, "label": e.method, "rows": rows, "chosen": best, "paper": paper_rate})
+    for task, task_curves in curves.items():
+        layered = [e for e in REGISTRY.values() if e.paper == paper and e.method == "Backprop"
+                   and e.figure.startswith("baseline sweep") and e.name not in FIRST_SWEEP
+                   and short_name(e.task) == task and e.episodes == REGISTRY[f"map_{task}"].episodes]
+        rows = []
+        for e in sorted(layered, key=lambda e: e.settings.lr_scale):
+            if (returns := load(e.name)) is not None:
+                per_run = returns.mean(1)
+                rows.append({"actor rate": actor_rate({"actor_lr": e.settings.actor_lr}),
+                             "average return": float(per_run.mean()),
+                             "standard error": float(per_run.std(ddof=1) / np.sqrt(len(per_run)))})
+        if rows:
+            task_curves.append({"method": "Backprop", "label": "Backprop, layer-shaped rates (first sweep)",
+                                "rows": rows, "chosen": None, "paper": None})
+    return curves
+
+
 def protocol_rows(paper: str) -> list:
     """The tuning protocol of ``paper``'s comparison, one row per sweep, read from the registry:
     the method and task, what it varies over which values, seeds per value, episodes per run."""

@@ -80,7 +80,8 @@ def mean_std_band(ax, x, runs, label: str, color=None, **kw):
     return line
 
 
-def sensitivity_panel(ax, rows: list, axis: str, method: str, chosen=None, paper=None):
+def sensitivity_panel(ax, rows: list, axis: str, method: str, chosen=None, paper=None, label=None,
+                      linestyle="-"):
     """One method's sensitivity curve on ``ax``: a sweep's average return against its ``axis``
     (log scale), with +-1 standard error over seeds; ``chosen`` and ``paper`` mark a setting each
     (the protocol's choice and the paper's own setting) on the curve."""
@@ -89,7 +90,8 @@ def sensitivity_panel(ax, rows: list, axis: str, method: str, chosen=None, paper
     x = np.array([row[axis] for row in rows], dtype=float)
     mean = np.array([row["average return"] for row in rows])
     se = np.array([row["standard error"] for row in rows])
-    line = ax.errorbar(x, mean, yerr=se, label=method, color=colour(method), marker="o", markersize=3, capsize=2)
+    line = ax.errorbar(x, mean, yerr=se, label=label or method, color=colour(method), marker="o", markersize=3,
+                       capsize=2, linestyle=linestyle)
     for value, marker, name in ((chosen, "*", "chosen"), (paper, "D", "paper's setting")):
         if value is not None:
             i = int(np.argmin(np.abs(np.log(x) - np.log(value))))
@@ -97,3 +99,24 @@ def sensitivity_panel(ax, rows: list, axis: str, method: str, chosen=None, paper
                     linestyle="none", label=name, zorder=3)
     ax.set_xscale("log")
     return line
+
+
+def sensitivity_figure(curves: dict):
+    """The sensitivity figure of a paper (issue 16): one panel per task, two per row, each method's
+    average return against the actor's first-layer learning rate, from ``experiments.sensitivity_curves``."""
+    if not curves:
+        raise ValueError("curves must hold at least one task with a stored sweep, got none")
+    tasks = sorted(curves)
+    rows = (len(tasks) + 1) // 2
+    fig, axes = plt.subplots(rows, 2 if len(tasks) > 1 else 1, figsize=(PAGE_WIDTH, 2.9 * rows + 0.8), squeeze=False)
+    for ax, task in zip(axes.flat, tasks):
+        for curve in curves[task]:
+            sensitivity_panel(ax, curve["rows"], "actor rate", curve["method"], curve["chosen"], curve["paper"],
+                              label=curve["label"], linestyle="--" if curve["chosen"] is None else "-")
+        ax.set_title(task)
+        ax.set_xlabel("actor learning rate (first layer)")
+        ax.set_ylabel("average return")
+    for ax in axes.flat[len(tasks):]:
+        ax.remove()
+    legend_below(fig, ncol=2)
+    return fig

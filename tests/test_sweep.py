@@ -156,3 +156,43 @@ def test_settings_tables_list_the_papers_entries_not_the_sweeps():
     tasks = [row["task"] for row in weight_max_rows()]
     assert len(tasks) == len(set(tasks)) == 4
     assert len(hyperparameter_rows("actor_critic")) == 4
+
+
+def test_sensitivity_curves_put_every_stored_sweep_on_the_actors_rate():
+    from companion import experiments
+    stored = {"sens_cartpole_backprop_actor", "sens_cartpole_map", "sweep_cartpole_backprop_fast_x0.3",
+              "sweep_cartpole_backprop_fast_x1"}
+
+    def load(name):  # each run's return is its index: setting i of a sweep averages 3i + 1
+        if name not in stored:
+            return None
+        e = experiments.get(name)
+        return np.repeat(np.arange(e.runs, dtype=float)[:, None], 2, axis=1)
+    curves = experiments.sensitivity_curves("chung2021map", load)
+    assert list(curves) == ["cartpole"]
+    by_label = {c["label"]: c for c in curves["cartpole"]}
+    assert sorted(by_label) == ["Backprop", "Backprop, layer-shaped rates (first sweep)", "MAP Propagation"]
+    backprop = by_label["Backprop"]
+    assert [r["actor rate"] for r in backprop["rows"]] == list(experiments.RATE_GRID)
+    assert backprop["chosen"] == 1e-2 and backprop["paper"] is None  # the last setting has the largest returns
+    map_prop = by_label["MAP Propagation"]  # its factor times the paper's first-layer rate, 1e-2 at factor 1
+    assert map_prop["paper"] == 1e-2 and np.isclose(map_prop["rows"][0]["actor rate"], 1e-3)
+    layered = by_label["Backprop, layer-shaped rates (first sweep)"]["rows"]
+    assert [r["actor rate"] for r in layered] == [3e-3, 1e-2] and layered[0]["average return"] == 1.0
+    assert np.isclose(layered[0]["standard error"], 1 / np.sqrt(3))
+
+
+def test_sensitivity_figure_has_a_panel_per_task_and_one_legend():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from companion.plotting import sensitivity_figure
+    rows = [{"actor rate": r, "average return": m, "standard error": 1.0} for r, m in ((1e-3, 1.0), (1e-2, 2.0))]
+    curve = {"method": "Backprop", "label": "Backprop", "rows": rows, "chosen": 1e-2, "paper": None}
+    fig = sensitivity_figure({"cartpole": [curve], "acrobot": [curve], "lunarlander": [curve]})
+    assert [ax.get_title() for ax in fig.axes] == ["acrobot", "cartpole", "lunarlander"]
+    assert sorted(t.get_text() for t in fig.legends[0].get_texts()) == ["Backprop", "chosen"]
+    with pytest.raises(ValueError, match="curves must hold at least one task"):
+        sensitivity_figure({})
+    plt.close(fig)
