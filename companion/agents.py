@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .checks import integer, one_of, real
-from .network import DTYPE, sample, sample_deterministic_hidden
+from .network import DTYPE, sample, sample_deterministic_hidden, sample_exploring_some
 from .optim import BlockAdam, as_schedules, check_runs, layer_rates
 from .paired import PairedTeams
 from .rules import (
@@ -41,14 +41,16 @@ LEARNERS = {
 
 
 def train_single_step(net, task, learner: str, episodes: int, batch_size: int, lrs, seed: int = 0,
-                      on_episode=None, settle_steps: int | None = None):
+                      on_episode=None, settle_steps: int | None = None, explore: float = 1.0):
     """Train ``net`` in place on a single-step ``task`` (Algorithm 1 of [MAP]; REINFORCE is ``N = 0``).
 
     Each of ``episodes`` updates (the registry's episodes of a single-step task) draws
     ``batch_size`` states per run, acts, receives rewards and takes one Adam step per run with
     the batch-mean update (supervised learners get the task's target instead of the reward).
     The loop follows the steps of chapter 3's algorithm for single-step tasks.
-    ``settle_steps`` overrides the ``N = 20`` settling steps of the MAP Propagation learners.
+    ``settle_steps`` overrides the ``N = 20`` settling steps of the MAP Propagation learners;
+    ``explore`` below 1 makes each hidden unit of the ``"reinforce"`` learner explore only with that
+    probability (our reading of Thomas 2011, :func:`~companion.network.sample_exploring_some`).
     ``lrs`` gives one :class:`~companion.optim.LinearSchedule` (or a constant rate) per layer;
     ``on_episode(n)`` is called after every update with the ``n`` runs that made it. Returns the
     mean reward of every update, shape ``(R, episodes)``.
@@ -64,6 +66,13 @@ def train_single_step(net, task, learner: str, episodes: int, batch_size: int, l
         if "settle_steps" not in getattr(update, "keywords", {}):
             raise ValueError(f"settle_steps applies to the MAP Propagation learners only, not to {learner!r}")
         update = partial(update.func, settle_steps=settle_steps)
+    explore = real("explore", explore, 0.0, 1.0, open_low=True)
+    if explore < 1:
+        if learner != "reinforce":
+            raise ValueError(f"explore must be 1 with learner {learner!r} (only 'reinforce' explores partly), "
+                             f"got {explore!r}")
+        def act(net, state, gen):
+            return sample_exploring_some(net, state, explore, gen)
     schedules = as_schedules(lrs)
     check_runs(schedules, net.runs, "lrs")
     gen = torch.Generator().manual_seed(seed)

@@ -610,6 +610,26 @@ REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "m
 REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "multiplexer")
                  for e in wm_sensitivity(task)})
 
+def single_step_sensitivity() -> list:
+    """Stage 1 of the protocol on [MAP]'s single-step tasks (Fig 1): backprop's rate on
+    ``RATE_GRID`` (every layer), and a factor on the paper's rates for REINFORCE, REINFORCE with
+    Thomas (2011) at exploring probability 0.5 and the MAP Propagation learners."""
+    reinforce = REGISTRY["reinforce_multiplexer"]
+    thomas = replace(reinforce, method="REINFORCE with Thomas (2011)",
+                     settings=reinforce.settings.changed(explore=SWEEP_EXPLORE))
+    return [backprop_actor_sweep(REGISTRY["map_multiplexer"], REGISTRY["backprop_multiplexer"],
+                                 "sens_multiplexer_backprop"),
+            scale_sweep(reinforce, "sens_multiplexer_reinforce", centred_grid(1.0)),
+            scale_sweep(thomas, "sens_multiplexer_thomas", centred_grid(1.0)),
+            scale_sweep(REGISTRY["map_multiplexer"], "sens_multiplexer_map", centred_grid(1.0)),
+            backprop_actor_sweep(REGISTRY["backprop_regression"], REGISTRY["backprop_regression"],
+                                 "sens_regression_backprop"),
+            scale_sweep(REGISTRY["map_rl_regression"], "sens_regression_map_rl", centred_grid(1.0)),
+            scale_sweep(REGISTRY["map_sl_regression"], "sens_regression_map_sl", centred_grid(1.0))]
+
+
+REGISTRY.update({e.name: e for e in single_step_sensitivity()})
+
 # stage 2 for backprop: the actor's rate that stage 1 chose on each task (tests/test_provenance.py checks each
 # against its stored sweep), with the critic's rate swept on RATE_GRID
 BACKPROP_ACTOR_RATES = {"cartpole": 1e-3}
@@ -653,7 +673,7 @@ def sensitivity_curves(paper: str, load) -> dict:
     rate``), ``chosen`` (the best setting's actor rate) and ``paper`` (the paper's own setting, for
     the method the paper tuned: factor 1). Where the first sweep's layer-shaped backprop entries ran
     the paper's full episodes, they make one more curve. ``load(name)`` returns returns or None."""
-    curves = {}
+    curves, episodes = {}, {}
     for e in REGISTRY.values():
         sweep = e.settings.sweep
         if e.paper != paper or not sweep or sweep["axis"] == "critic rate" or (returns := load(e.name)) is None:
@@ -661,14 +681,15 @@ def sensitivity_curves(paper: str, load) -> dict:
         rows = [{**row, "actor rate": actor_rate(change)}
                 for row, change in zip(sensitivity_rows(e, returns), sweep["changes"])]
         best = max(rows, key=lambda row: row["average return"])["actor rate"]
-        own = e.method in ("MAP Propagation", "Weight Max")
+        own = e.method.startswith(("MAP Propagation", "Weight Max"))
         paper_rate = actor_rate(sweep["changes"][sweep["values"].index(1.0)]) if own else None
+        episodes[short_name(e.task)] = e.episodes
         curves.setdefault(short_name(e.task), []).append(
             {"method": e.method, "label": e.method, "rows": rows, "chosen": best, "paper": paper_rate})
     for task, task_curves in curves.items():
         layered = [e for e in REGISTRY.values() if e.paper == paper and e.method == "Backprop"
                    and e.figure.startswith("baseline sweep") and e.name not in FIRST_SWEEP
-                   and short_name(e.task) == task and e.episodes == REGISTRY[f"map_{task}"].episodes]
+                   and short_name(e.task) == task and e.episodes == episodes[task]]
         rows = []
         for e in sorted(layered, key=lambda e: e.settings.lr_scale):
             if (returns := load(e.name)) is not None:

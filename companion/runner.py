@@ -128,7 +128,7 @@ def _single_step_group(exp, runs, seed, episodes, on_episode, compiled, per_run=
     net = init_network([task.n_inputs, *s.hidden, width], hidden + [out], runs, seed=seed, bias_range=s.bias_range)
     lrs = list(np.array(per_run["lr"]).T) if per_run and "lr" in per_run else s.lr  # per layer: a rate or one per run
     rewards = train_single_step(net, task, s.learner, episodes, s.batch_size, lrs, seed=seed + 1,
-                                on_episode=on_episode, settle_steps=s.settle_steps)
+                                on_episode=on_episode, settle_steps=s.settle_steps, explore=s.explore)
     return {"returns": rewards.numpy()}
 
 

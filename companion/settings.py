@@ -140,6 +140,8 @@ class SingleStepSettings(Settings):
     """Biases start uniform in ``+-bias_range``."""
     settle_steps: int | None = None
     """Settling steps N of the MAP Propagation learners (None: the learner's N = 20)."""
+    explore: float = 1.0
+    """Probability that a hidden unit explores, with the ``"reinforce"`` learner (below 1: Thomas 2011)."""
     lr_scale: float | None = None
     """Bookkeeping of a baseline: the factor its learning rates were scaled by (from the sweep)."""
     sweep: dict | None = None

@@ -163,3 +163,17 @@ def test_chain_rule_grads_equal_autograd(activation):
     dz_out = reward.unsqueeze(-1) * out.units.dlogp_dz(values[-1], out.preact(values[-2]))
     for a, b in zip(chain_rule_grads(net, values, dz_out), auto):
         assert torch.allclose(a, b, rtol=1e-10, atol=1e-13)
+
+
+def test_single_step_reinforce_with_thomas_learns_only_where_units_explored():
+    from companion.agents import train_single_step
+    from companion.tasks import Multiplexer
+
+    def trained(explore):
+        net = init_network([3, 8, 2], [Normal("softplus", 1.0), Softmax()], runs=2, seed=0)
+        before = [p.clone() for p in net.parameters()]
+        train_single_step(net, Multiplexer(1), "reinforce", 3, 16, [1e-2, 1e-2], seed=1, explore=explore)
+        return [not torch.equal(a, b) for a, b in zip(before, net.parameters())]
+    # with almost no unit exploring, the hidden layer's update is zero and only the output layer learns
+    assert trained(1e-12) == [False, False, True, True]
+    assert trained(0.5) == [True, True, True, True]
