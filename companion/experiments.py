@@ -703,6 +703,26 @@ def sensitivity_curves(paper: str, load) -> dict:
     return curves
 
 
+def sweep_summary_rows(paper: str, load) -> list:
+    """One row per stored sweep of ``paper``: its best setting, the best average return with its
+    standard error, whether the best sits at an end of the grid (then the grid must go on), and
+    the paper's reported cell for that method and task where it has one (mean, std over 10 runs).
+    ``load(name)`` returns a stored result's returns or None."""
+    reported = REPORTED if paper == "chung2021map" else REPORTED_WM
+    rows = []
+    for e in REGISTRY.values():
+        if e.paper != paper or not e.settings.sweep or (returns := load(e.name)) is None:
+            continue
+        axis, values = e.settings.sweep["axis"], e.settings.sweep["values"]
+        best = max(sensitivity_rows(e, returns), key=lambda row: row["average return"])
+        cell = reported.get((e.method, e.task))
+        rows.append({"experiment": e.name, "varied": axis, "best": best[axis],
+                     "at an end": best[axis] in (values[0], values[-1]),
+                     "average return": best["average return"], "standard error": best["standard error"],
+                     "paper": "" if cell is None else f"{cell[0]:.2f} ({cell[1]:.2f})"})
+    return rows
+
+
 def protocol_rows(paper: str) -> list:
     """The tuning protocol of ``paper``'s comparison, one row per sweep, read from the registry:
     the method and task, what it varies over which values, seeds per value, episodes per run."""

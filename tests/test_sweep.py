@@ -196,3 +196,17 @@ def test_sensitivity_figure_has_a_panel_per_task_and_one_legend():
     with pytest.raises(ValueError, match="curves must hold at least one task"):
         sensitivity_figure({})
     plt.close(fig)
+
+
+def test_sweep_summary_gives_each_stored_sweeps_best_and_the_papers_cell():
+    from companion import experiments
+
+    def load(name):  # the first setting is best: run r returns -r, so the grid's low end wins
+        if name != "sens_cartpole_backprop_actor":
+            return None
+        return -np.repeat(np.arange(21, dtype=float)[:, None], 2, axis=1)
+    (row,) = experiments.sweep_summary_rows("chung2021map", load)
+    assert row["experiment"] == "sens_cartpole_backprop_actor" and row["best"] == experiments.RATE_GRID[0]
+    assert row["at an end"] and row["average return"] == -1.0 and np.isclose(row["standard error"], 1 / np.sqrt(3))
+    assert row["paper"] == "458.96 (9.44)"
+    assert experiments.sweep_summary_rows("chung2022weightmax", load) == []
