@@ -96,6 +96,13 @@ def compare_runs(per_run_a, per_run_b) -> dict:
             "mean b": float(b.mean()), "std b": float(b.std(ddof=1)), "runs b": b.size, **test}
 
 
+def p_text(p: float) -> str:
+    """A two-sided p as the tables print it: three significant digits, or "< 0.001"."""
+    if not (math.isfinite(p) and 0 <= p <= 1):
+        raise ValueError(f"p must be in [0, 1], got {p!r}")
+    return "< 0.001" if p < 0.001 else f"{p:.3g}"
+
+
 def reading(p: float, difference: float) -> str:
     """The stricter reading of one comparison: the means differ only where ``p < ALPHA``."""
     if p >= ALPHA:

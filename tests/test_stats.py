@@ -50,6 +50,13 @@ def test_compare_runs_is_welch_on_the_two_sets_of_runs():
         stats.compare_runs(np.ones(3), np.zeros(3))
 
 
+def test_p_text_keeps_three_digits_and_floors_at_a_thousandth():
+    assert [stats.p_text(p) for p in (0.6531, 0.0496, 0.001, 0.000106, 0.0)] == [
+        "0.653", "0.0496", "0.001", "< 0.001", "< 0.001"]
+    with pytest.raises(ValueError, match="p must be in"):
+        stats.p_text(1.5)
+
+
 def test_every_reported_cell_has_one_paper_scale_entry():
     cells = stats.reported_cells()
     assert len(cells) == len(experiments.REPORTED) + len(experiments.REPORTED_WM)
