@@ -77,6 +77,32 @@ def compare_with_reported(per_run, reported_mean: float, reported_std: float, re
             "paper std": reported_std, **test, "difference / paper std": test["difference"] / reported_std}
 
 
+def _per_run(name: str, values) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 1 or values.size < 2 or not np.isfinite(values).all():
+        raise ValueError(f"{name} must be a 1-d array of >= 2 finite values (one per run), got shape "
+                         f"{values.shape}")
+    return values
+
+
+def compare_runs(per_run_a, per_run_b) -> dict:
+    """Two sets of our own runs (one number per run each): both means and stds (ddof = 1) and
+    Welch's test of ``mean_a - mean_b`` (difference, standard error, t, df, two-sided p)."""
+    a, b = _per_run("per_run_a", per_run_a), _per_run("per_run_b", per_run_b)
+    if a.std(ddof=1) == 0 and b.std(ddof=1) == 0:
+        raise ValueError("per_run_a and per_run_b must not both be constant (the standard error would be 0)")
+    test = welch(float(a.mean()), float(a.std(ddof=1)), a.size, float(b.mean()), float(b.std(ddof=1)), b.size)
+    return {"mean a": float(a.mean()), "std a": float(a.std(ddof=1)), "runs a": a.size,
+            "mean b": float(b.mean()), "std b": float(b.std(ddof=1)), "runs b": b.size, **test}
+
+
+def p_text(p: float) -> str:
+    """A two-sided p as the tables print it: three significant digits, or "< 0.001"."""
+    if not (math.isfinite(p) and 0 <= p <= 1):
+        raise ValueError(f"p must be in [0, 1], got {p!r}")
+    return "< 0.001" if p < 0.001 else f"{p:.3g}"
+
+
 def reading(p: float, difference: float) -> str:
     """The stricter reading of one comparison: the means differ only where ``p < ALPHA``."""
     if p >= ALPHA:

@@ -36,6 +36,27 @@ def test_compare_with_reported_uses_sample_std_and_paper_std_units():
     assert out["t"] == pytest.approx(2.0 / math.sqrt(55 / 60 + 1.6))
 
 
+def test_compare_runs_is_welch_on_the_two_sets_of_runs():
+    a, b = np.arange(1.0, 11.0), np.arange(1.0, 6.0) * 2  # means 5.5 and 6, stds sqrt(55 / 6) and sqrt(10)
+    out = stats.compare_runs(a, b)
+    assert (out["mean a"], out["mean b"], out["runs a"], out["runs b"]) == (5.5, 6.0, 10, 5)
+    assert out["std b"] == pytest.approx(math.sqrt(10))
+    hand = stats.welch(5.5, math.sqrt(55 / 6), 10, 6.0, math.sqrt(10), 5)
+    assert out["t"] == pytest.approx(hand["t"]) and out["df"] == pytest.approx(hand["df"])
+    assert out["p"] == pytest.approx(hand["p"])
+    with pytest.raises(ValueError, match="per_run_b must be a 1-d array"):
+        stats.compare_runs(a, np.ones((2, 2)))
+    with pytest.raises(ValueError, match="must not both be constant"):
+        stats.compare_runs(np.ones(3), np.zeros(3))
+
+
+def test_p_text_keeps_three_digits_and_floors_at_a_thousandth():
+    assert [stats.p_text(p) for p in (0.6531, 0.0496, 0.001, 0.000106, 0.0)] == [
+        "0.653", "0.0496", "0.001", "< 0.001", "< 0.001"]
+    with pytest.raises(ValueError, match="p must be in"):
+        stats.p_text(1.5)
+
+
 def test_every_reported_cell_has_one_paper_scale_entry():
     cells = stats.reported_cells()
     assert len(cells) == len(experiments.REPORTED) + len(experiments.REPORTED_WM)
