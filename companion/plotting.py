@@ -120,3 +120,37 @@ def sensitivity_figure(curves: dict):
         ax.remove()
     legend_below(fig, ncol=2)
     return fig
+
+
+def state_trajectories(runs: dict, episodes, goal: float | None = None, height: float = 2.2):
+    """The states visited in a few episodes, one panel per episode (one row each), the runs
+    overlaid: the form of the MAP Propagation paper's Figure 5.
+
+    ``runs`` maps a label to ``(states, style)``: ``states`` of shape ``(len(episodes), T, 2)``,
+    (position, velocity) at each step of each episode, padded with NaN after its end (as the
+    companion records them); ``style`` the keyword arguments of the run's line (``color``,
+    ``ls``). ``goal`` draws a vertical line at that position. The legend goes below the panels.
+    Returns the figure.
+    """
+    episodes = list(episodes)
+    if not runs:
+        raise ValueError("runs must hold at least one run, got none")
+    if not episodes:
+        raise ValueError("episodes must name at least one episode, got none")
+    for label, (states, _) in runs.items():
+        shape = np.shape(states)
+        if len(shape) != 3 or shape[0] != len(episodes) or shape[2] != 2:
+            raise ValueError(f"states of {label!r} must have shape ({len(episodes)}, steps, 2), got {shape}")
+    fig, axes = plt.subplots(len(episodes), 1, figsize=(PAGE_WIDTH, height * len(episodes) + 0.6),
+                             sharex=True, sharey=True, squeeze=False)
+    for k, (ax, episode) in enumerate(zip(axes[:, 0], episodes)):
+        for label, (states, style) in runs.items():
+            path = np.asarray(states[k], dtype=float)
+            path = path[np.isfinite(path).all(1)]
+            ax.plot(path[:, 0], path[:, 1], lw=1, label=label, **style)
+        if goal is not None:
+            ax.axvline(goal, color="grey", ls=":", lw=1, label=f"goal (position > {goal:g})")
+        ax.set(title=f"episode {episode}", ylabel="velocity")
+    axes[-1, 0].set_xlabel("position")
+    legend_below(fig, ncol=2)
+    return fig
