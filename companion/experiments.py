@@ -579,6 +579,18 @@ def backprop_critic_sweep(entry: Experiment, base: Experiment, name: str, actor_
                             f"sensitivity sweep ({entry.figure})")
 
 
+EXPLORE_GRID = (0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875)  # Thomas's exploring probability, stage 2
+
+
+def thomas_explore_sweep(entry: Experiment, factor: float, name: str) -> Experiment:
+    """Stage 2 for REINFORCE with Thomas (2011): its rates at stage 1's factor, the exploring
+    probability on ``EXPLORE_GRID``."""
+    base = baseline(entry, "REINFORCE with Thomas (2011)", 1.0, SWEEP_EXPLORE)
+    base = replace(base, settings=base.settings.changed(lr_scale=factor, **scaled_rates(base, factor)))
+    return sweep_experiment(base, name, "exploring probability", EXPLORE_GRID, [{"explore": p} for p in EXPLORE_GRID],
+                            SWEEP_SEEDS_PER_VALUE, SWEEP_SEED, f"sensitivity sweep ({entry.figure})")
+
+
 def map_sensitivity(task: str) -> list:
     """Stage 1 of the protocol on a task of [MAP]: backprop's actor rate, REINFORCE's and Thomas's
     factor (around the first sweep's choice, Thomas at exploring probability 0.5) and MAP
@@ -638,6 +650,13 @@ REGISTRY.update({e.name: e for e in (
                           f"sens_{task}_backprop_critic", rate)
     for task, rate in BACKPROP_ACTOR_RATES.items())})
 
+# stage 2 for REINFORCE with Thomas (2011): the rate factor stage 1 chose on each task (checked likewise),
+# with the exploring probability swept on EXPLORE_GRID
+THOMAS_FACTORS = {"cartpole": 0.646}
+REGISTRY.update({e.name: e for e in (
+    thomas_explore_sweep(REGISTRY[f"map_{task}"], factor, f"sens_{task}_thomas_explore")
+    for task, factor in THOMAS_FACTORS.items())})
+
 
 def sensitivity_rows(exp: Experiment, returns) -> list:
     """One row per value of a sweep's axis: the value, the mean over its seeds of each run's
@@ -676,7 +695,8 @@ def sensitivity_curves(paper: str, load) -> dict:
     curves, episodes = {}, {}
     for e in REGISTRY.values():
         sweep = e.settings.sweep
-        if e.paper != paper or not sweep or sweep["axis"] == "critic rate" or (returns := load(e.name)) is None:
+        if e.paper != paper or not sweep or sweep["axis"] not in ("actor rate", "rate factor") \
+                or (returns := load(e.name)) is None:
             continue
         rows = [{**row, "actor rate": actor_rate(change)}
                 for row, change in zip(sensitivity_rows(e, returns), sweep["changes"])]

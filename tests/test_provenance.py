@@ -54,3 +54,15 @@ def test_backprop_critic_sweep_sits_at_the_best_actor_rate_of_stage_one(task):
     assert experiments.best_setting(stage1, returns) == experiments.BACKPROP_ACTOR_RATES[task]
     stage2 = experiments.get(f"sens_{task}_backprop_critic")
     assert {c["actor_lr"][0][0] for c in stage2.settings.sweep["changes"]} == {experiments.BACKPROP_ACTOR_RATES[task]}
+
+
+@pytest.mark.parametrize("task", sorted(experiments.THOMAS_FACTORS))
+def test_thomas_explore_sweep_sits_at_the_best_factor_of_stage_one(task):
+    stage1 = experiments.get(f"sens_{task}_thomas")
+    returns = store.load_result(stage1.name, stage1.config_hash())[0]["returns"]
+    factor = experiments.THOMAS_FACTORS[task]
+    assert experiments.best_setting(stage1, returns) == factor
+    stage2 = experiments.get(f"sens_{task}_thomas_explore")
+    chosen = stage1.settings.sweep["changes"][stage1.settings.sweep["values"].index(factor)]
+    assert {key: getattr(stage2.settings, key) for key in chosen} == chosen  # the rates of stage 1's choice
+    assert [c["explore"] for c in stage2.settings.sweep["changes"]] == list(experiments.EXPLORE_GRID)
