@@ -36,7 +36,7 @@ def accumulate_traces(traces, grads, decay, fresh):
     ``decay`` is a number or a per-run vector (one entry per row of the traces).
     """
     keep = decay * (~fresh).to(grads[0].dtype)
-    return [per_run(keep, z) * z + g for z, g in zip(traces, grads)]
+    return torch._foreach_add(torch._foreach_mul(traces, [per_run(keep, z) for z in traces]), grads)
 
 
 def per_run_or_number(x):
@@ -46,9 +46,11 @@ def per_run_or_number(x):
 
 def check_finite(params, t, runs):
     """Stop with a clear message if any run's weights are no longer finite (e.g. A = mu_L in eq. 68)."""
-    bad = sorted({r % runs for p in params for r in (~torch.isfinite(p.flatten(1)).all(1)).nonzero()[:, 0].tolist()})
-    if bad:
-        raise FloatingPointError(f"non-finite weights in run(s) {bad} of the batch at environment step {t}")
+    finite = torch.isfinite(torch.cat([p.flatten(1) for p in params], 1)).all(1)  # one entry per row
+    if finite.all():
+        return
+    bad = sorted({r % runs for r in (~finite).nonzero()[:, 0].tolist()})
+    raise FloatingPointError(f"non-finite weights in run(s) {bad} of the batch at environment step {t}")
 
 
 class Traced:
@@ -68,7 +70,8 @@ class Traced:
         """``W^l <- W^l + alpha_l * delta * z^l`` for the runs in ``mask``."""
         if not mask.any():  # most steps end no episode: skip the products
             return
-        self.opt.step([per_run(delta, z) * z for z in self.traces], layer_rates(self.schedules, t), mask)
+        self.opt.step(torch._foreach_mul(self.traces, [per_run(delta, z) for z in self.traces]),
+                      layer_rates(self.schedules, t), mask)
 
 
 class TeamActor:
