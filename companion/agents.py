@@ -214,6 +214,8 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
     fresh = torch.ones(runs, dtype=torch.bool)  # step 1: a run starting an episode restarts its traces
     reward, mu_prev = torch.zeros(runs, dtype=DTYPE), torch.zeros(runs, dtype=DTYPE)
     obs = torch.as_tensor(envs.reset(), dtype=DTYPE)
+    for net in (actor, critic):  # once: the parts sample without checking every state again
+        net.check_state(obs.unsqueeze(1))
     t = 0
     while log.active().any() and t != max_env_steps:
         active = torch.as_tensor(log.active())

@@ -93,9 +93,9 @@ class TeamActor:
     def act(self, state, generator):
         """Sample every layer at ``state`` (``(R, 1, n)``) and keep the values."""
         if not isinstance(self.explore, float) or self.explore < 1:  # per-run probabilities always explore this way
-            self.values = sample_exploring_some(self.net, state, self.explore, generator)
+            self.values = sample_exploring_some(self.net, state, self.explore, generator, checked=True)
         else:
-            self.values = sample(self.net, state, generator)
+            self.values = sample(self.net, state, generator, checked=True)
 
     def action(self):
         """The sampled action per run, shape ``(R,)`` (index) or ``(R, n)`` (continuous)."""
@@ -143,7 +143,7 @@ class ANNActor(RuleActor):
 
     def act(self, state, generator):
         """Hidden units output their means; the output layer samples the action."""
-        self.values = sample_deterministic_hidden(self.net, state, generator)
+        self.values = sample_deterministic_hidden(self.net, state, generator, checked=True)
 
 
 class TracedWeightMaxActor(RuleActor):
@@ -207,7 +207,7 @@ class TeamCritic(TeamActor):
 
     def act(self, state, generator):
         """Sample the team; returns the value estimate ``mu_L(S)``, shape ``(R,)``."""
-        self.values = sample(self.net, state, generator)
+        self.values = sample(self.net, state, generator, checked=True)
         return output_mean(self.net, self.values)[:, 0]
 
     def grads(self):
@@ -227,7 +227,7 @@ class ANNCritic:
     def act(self, state, generator):
         """The value estimate ``v(S)`` per run, shape ``(R,)`` (the hidden units output their means)."""
         self.state = state
-        return output_mean(self.net, sample_deterministic_hidden(self.net, state, generator))[:, 0]
+        return output_mean(self.net, sample_deterministic_hidden(self.net, state, generator, checked=True))[:, 0]
 
     def grads(self):
         """``grad v(S)``, the critic's trace increment."""
@@ -256,7 +256,10 @@ class SeparateTeams:
                          Traced(critic, cfg.critic_lrs, cfg.gamma * cfg.critic_lambda))
 
     def act(self, state, generator):
-        """Sample both parts at ``state`` (``(R, 1, n)``), the actor first; returns the value estimate, ``(R,)``."""
+        """Sample both parts at ``state`` (``(R, 1, n)``), the actor first; returns the value estimate, ``(R,)``.
+
+        The parts trust ``state``: the training loop checks its shape once and :class:`~companion.envs.RunEnvs`
+        that every observation is finite."""
         self.actor.act(state, generator)
         return self.critic.act(state, generator)
 
