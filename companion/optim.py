@@ -111,13 +111,16 @@ class BlockAdam:
             raise ValueError(f"lrs must have {len(self.block_sizes)} entries (one per block), got {len(lrs)}")
         if mask is not None and not mask.any():
             return
+        rates = np.concatenate([np.full(n, lr) if np.ndim(lr) == 0 else lr for lr, n in zip(lrs, self.block_sizes)])
+        if rates.shape != self.piece_rows.shape:
+            raise ValueError(f"lrs must give each block a rate or one rate per row of the block, got {lrs!r}")
         torch._foreach_copy_(self.grads, list(grads))
         on = np.ones(len(self.piece_rows), dtype=bool) if mask is None else mask.numpy()[self.piece_rows]
         self.steps += torch.from_numpy(on)  # one more step for every piece that steps (+0 leaves the others)
-        rates = np.concatenate([np.broadcast_to(np.asarray(lr, dtype=np.float64), (n,))
-                                for lr, n in zip(lrs, self.block_sizes)])
-        for rate, pieces in rows_by_rate(rates, on).items():
-            self._fused_step([x[pieces].tolist() for x in self.items], rate)
+        order, groups = rows_by_rate(rates, on)
+        lists = [x[order].tolist() for x in self.items]
+        for rate, begin, end in groups:
+            self._fused_step([x[begin:end] for x in lists], rate)
 
     def _fused_step(self, lists, lr) -> None:
         """One fused Adam step of ``lists`` (params, grads, m, v, step counts already counted) at rate ``lr``."""
@@ -133,11 +136,14 @@ def object_array(items) -> np.ndarray:
     return out
 
 
-def rows_by_rate(rates, on) -> dict:
-    """Rate -> the positions of the pieces with that rate that are ``on`` (one rate and flag per piece)."""
+def rows_by_rate(rates, on) -> tuple:
+    """The pieces that are ``on`` grouped by rate (one rate and flag per piece): their positions
+    ``order``, sorted by rate, and ``(rate, begin, end)`` for each rate's stretch of ``order``."""
     keep = np.flatnonzero(on)
-    values, which = np.unique(rates[keep], return_inverse=True)
-    return {rate: keep[which == i] for i, rate in enumerate(values.tolist())}
+    order = keep[np.argsort(rates[keep], kind="stable")]
+    ordered = rates[order]
+    begins = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]).tolist() if len(order) else []
+    return order, [(float(ordered[b]), b, e) for b, e in zip(begins, begins[1:] + [len(order)])]
 
 
 class LinearSchedule:
@@ -187,4 +193,4 @@ def check_runs(schedules, runs: int, name: str) -> None:
 
 def layer_rates(schedules, t: int) -> list:
     """Expand one schedule per layer into one rate per tensor ``[W^1, b^1, W^2, b^2, ...]``."""
-    return [s(t) for s in schedules for _ in range(2)]
+    return [rate for s in schedules for rate in [s(t)] * 2]
