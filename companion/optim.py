@@ -142,7 +142,7 @@ def rows_by_rate(rates, on) -> tuple:
     keep = np.flatnonzero(on)
     order = keep[np.argsort(rates[keep], kind="stable")]
     ordered = rates[order]
-    begins = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]).tolist() if len(order) else []
+    begins = [0] + (np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist() if len(order) else []
     return order, [(float(ordered[b]), b, e) for b, e in zip(begins, begins[1:] + [len(order)])]
 
 
