@@ -73,7 +73,7 @@ class Adam:
 
 
 class BlockAdam:
-    """The same Adam with one fused kernel per block of rows and columns.
+    """The same Adam, stepped by a fused kernel, with its own rate per block of rows and columns.
 
     ``blocks`` gives, for each parameter tensor, ``(rows, columns)`` pairs (row indices and a
     column slice) that tile it; by default one block per tensor. Each block has its own step
