@@ -71,8 +71,8 @@ def train_single_step(net, task, learner: str, episodes: int, batch_size: int, l
         if learner != "reinforce":
             raise ValueError(f"explore must be 1 with learner {learner!r} (only 'reinforce' explores partly), "
                              f"got {explore!r}")
-        def act(net, state, gen):
-            return sample_exploring_some(net, state, explore, gen)
+        def act(net, state, gen, checked=False):
+            return sample_exploring_some(net, state, explore, gen, checked)
     schedules = as_schedules(lrs)
     check_runs(schedules, net.runs, "lrs")
     gen = torch.Generator().manual_seed(seed)
@@ -81,7 +81,7 @@ def train_single_step(net, task, learner: str, episodes: int, batch_size: int, l
     rewards = torch.empty(net.runs, episodes, dtype=torch.float64)
     for t in range(episodes):
         state = task.sample(net.runs, batch_size, gen)  # step 1
-        values = act(net, state, gen)  # step 2
+        values = act(net, state, gen, checked=t > 0)  # step 2 (the task's states checked once)
         reward = task.reward(state, out_units.action(values[-1]))  # step 3
         grads = update(net, values, reward if signal == "reward" else task.target(state))  # steps 4 and 5
         opt.step(grads, layer_rates(schedules, t))  # step 6
@@ -94,11 +94,9 @@ def train_single_step(net, task, learner: str, episodes: int, batch_size: int, l
 
 def check_finite(net, reward, t: int) -> None:
     """Stop with a :class:`FloatingPointError` naming the runs whose weights or batch reward are not finite."""
-    bad = ~torch.isfinite(reward)
-    for p in net.parameters():
-        bad |= ~torch.isfinite(p.flatten(1)).all(1)
-    if bad.any():
-        raise FloatingPointError(f"non-finite weights or rewards in run(s) {bad.nonzero()[:, 0].tolist()} of the "
+    finite = torch.isfinite(torch.cat([reward.unsqueeze(1)] + [p.flatten(1) for p in net.parameters()], 1)).all(1)
+    if not finite.all():
+        raise FloatingPointError(f"non-finite weights or rewards in run(s) {(~finite).nonzero()[:, 0].tolist()} of the "
                                  f"batch after update {t}")
 
 
@@ -214,6 +212,8 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
     fresh = torch.ones(runs, dtype=torch.bool)  # step 1: a run starting an episode restarts its traces
     reward, mu_prev = torch.zeros(runs, dtype=DTYPE), torch.zeros(runs, dtype=DTYPE)
     obs = torch.as_tensor(envs.reset(), dtype=DTYPE)
+    for net in (actor, critic):  # once: the parts sample without checking every state again
+        net.check_state(obs.unsqueeze(1))
     t = 0
     while log.active().any() and t != max_env_steps:
         active = torch.as_tensor(log.active())

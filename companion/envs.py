@@ -15,6 +15,7 @@ class RunEnvs:
     episode ends, returning that run's first observation of the next episode together with
     the reward and the ``terminated``/``truncated`` flags of the step that ended the old one.
     No transition crosses an episode boundary: the caller sees the flags and acts on them.
+    Observations that are not finite stop the run with a ``ValueError`` naming the runs.
     """
 
     def __init__(self, env_id: str, runs: int, seed: int, reward_clip: float | None = None):
@@ -36,7 +37,7 @@ class RunEnvs:
 
     def reset(self) -> np.ndarray:
         """Reset every run with its own seed; returns the first observations, ``(R, n_obs)``."""
-        return np.stack([env.reset(seed=s)[0] for env, s in zip(self.envs, self.seeds)]).astype(np.float64)
+        return self.finite(np.stack([env.reset(seed=s)[0] for env, s in zip(self.envs, self.seeds)]).astype(np.float64))
 
     def step(self, actions, active):
         """Returns ``(obs, reward, clipped_reward, terminated, truncated)``, one row per run."""
@@ -52,4 +53,12 @@ class RunEnvs:
             if terminated[r] or truncated[r]:
                 obs[r] = env.reset()[0]
         clipped = reward if self.reward_clip is None else np.clip(reward, -self.reward_clip, self.reward_clip)
-        return obs, reward, clipped, terminated, truncated
+        return self.finite(obs), reward, clipped, terminated, truncated
+
+    def finite(self, obs) -> np.ndarray:
+        """``obs``, refused if any run's observation is not finite."""
+        if not np.isfinite(obs).all():
+            bad = np.flatnonzero(~np.isfinite(obs).all(1)).tolist()
+            raise ValueError(f"observations must be finite, got NaN or infinite entries from {self.env_id} "
+                             f"in run(s) {bad}")
+        return obs

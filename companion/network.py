@@ -106,13 +106,15 @@ def init_network(sizes, units, runs: int, seed: int, bias_range: float = 0.0, dt
     return Network(layers)
 
 
-def sample(net: Network, state, generator=None, noise=None) -> list:
+def sample(net: Network, state, generator=None, noise=None, checked: bool = False) -> list:
     """Sample every layer in turn: returns ``[H^0 = S, H^1, ..., H^L = A]``.
 
     ``noise`` (one standard-noise tensor per layer, see ``Units.from_noise``) replaces the
     generator's draws, so the same noise can drive a batched and a separate computation.
+    ``checked`` says that the caller has already checked ``state`` (a training loop checks its
+    observations where they come in, not at every sample).
     """
-    values = [net.check_state(state)]
+    values = [state if checked else net.check_state(state)]
     for l, layer in enumerate(net.layers):
         z = layer.preact(values[-1])
         u = layer.units.noise(z, generator) if noise is None else noise[l]
@@ -120,22 +122,21 @@ def sample(net: Network, state, generator=None, noise=None) -> list:
     return values
 
 
-def sample_exploring_some(net: Network, state, explore, generator=None) -> list:
+def sample_exploring_some(net: Network, state, explore, generator=None, checked: bool = False) -> list:
     """Like :func:`sample`, but each hidden unit explores only with probability ``explore``.
 
     Our reading of the variance reduction of Thomas (2011) used as a baseline by [MAP]: a
     hidden unit that does not explore outputs its mean, so its REINFORCE update
     ``(h - mu) / sigma^2 * ...`` is exactly zero on that step; the output layer always samples.
-    ``explore`` is a number or one probability per run.
+    ``explore`` is a number or one probability per run; ``checked`` as in :func:`sample`, for
+    ``state`` and ``explore``.
     """
-    probs = torch.as_tensor(real("explore", explore, 0.0, 1.0, open_low=True) if np.ndim(explore) == 0 else explore,
-                            dtype=DTYPE)
-    if probs.dim() > 1 or (probs.dim() == 1 and len(probs) != net.runs) or not ((probs > 0) & (probs <= 1)).all():
-        raise ValueError("explore (probability that a hidden unit explores) must lie in (0, 1], as a number or one "
-                         f"per run ({net.runs}), got {explore!r}")
+    if not checked:
+        state, explore = net.check_state(state), check_explore(explore, net.runs)
+    probs = torch.as_tensor(explore, dtype=DTYPE)
     if probs.dim():
         probs = probs.view(-1, 1, 1)
-    values = [net.check_state(state)]
+    values = [state]
     for layer in net.layers[:-1]:
         z = layer.preact(values[-1])
         u = layer.units.noise(z, generator) * (torch.rand(z.shape, generator=generator, dtype=z.dtype) < probs)
@@ -145,9 +146,20 @@ def sample_exploring_some(net: Network, state, explore, generator=None) -> list:
     return values
 
 
-def sample_deterministic_hidden(net: Network, state, generator=None) -> list:
-    """Hidden layers output their means (an ordinary ANN); only the output layer samples."""
-    values = [net.check_state(state)]
+def check_explore(explore, runs: int):
+    """``explore``, a probability in ``(0, 1]`` or one per run, as a float64 tensor (``()`` or ``(runs,)``)."""
+    probs = torch.as_tensor(real("explore", explore, 0.0, 1.0, open_low=True) if np.ndim(explore) == 0 else explore,
+                            dtype=DTYPE)
+    if probs.dim() > 1 or (probs.dim() == 1 and len(probs) != runs) or not ((probs > 0) & (probs <= 1)).all():
+        raise ValueError("explore (probability that a hidden unit explores) must lie in (0, 1], as a number or one "
+                         f"per run ({runs}), got {explore!r}")
+    return probs
+
+
+def sample_deterministic_hidden(net: Network, state, generator=None, checked: bool = False) -> list:
+    """Hidden layers output their means (an ordinary ANN); only the output layer samples (``checked`` as in
+    :func:`sample`)."""
+    values = [state if checked else net.check_state(state)]
     for layer in net.layers[:-1]:
         values.append(layer.units.mean(layer.preact(values[-1])))
     out = net.layers[-1]

@@ -73,7 +73,7 @@ class Adam:
 
 
 class BlockAdam:
-    """The same Adam with one fused kernel per block of rows and columns.
+    """The same Adam, stepped by a fused kernel, with its own rate per block of rows and columns.
 
     ``blocks`` gives, for each parameter tensor, ``(rows, columns)`` pairs (row indices and a
     column slice) that tile it; by default one block per tensor. Each block has its own step
@@ -81,6 +81,8 @@ class BlockAdam:
     would. The work is done by PyTorch's fused Adam kernel (``torch._fused_adam_``, what
     ``torch.optim.Adam(fused=True)`` calls), a few times faster than :class:`Adam`'s
     elementwise operations on a CPU; rows left out by the mask are simply not handed to it.
+    The kernel steps every tensor of a call on its own, so the (block, row) pieces that share
+    a rate go into one call, whichever blocks they belong to.
     """
 
     def __init__(self, params, blocks=None, betas=(0.9, 0.999), eps: float = 1e-8):
@@ -90,62 +92,58 @@ class BlockAdam:
         self.params, self.betas, self.eps = params, betas, eps
         self.grads = [torch.zeros_like(p) for p in params]
         state = [(p, g, torch.zeros_like(p), torch.zeros_like(p)) for p, g in zip(params, self.grads)]
-        self.blocks = [
-            {"rows": list(rows), "lists": [[x[r, cols] for r in rows] for x in tensors],
-             "steps": [torch.zeros((), dtype=params[0].dtype) for _ in rows]}
-            for tensors, own in zip(state, blocks) for rows, cols in own
-        ]
-        for block in self.blocks:  # per row of the block: its (param, grad, m, v, step), for per-row rates
-            block["items"] = list(zip(*block["lists"], block["steps"]))
+        pieces = [(tensors, r, cols) for tensors, own in zip(state, blocks) for rows, cols in own for r in rows]
+        self.block_sizes = [len(rows) for own in blocks for rows, _ in own]
+        self.piece_rows = np.array([r for _, r, _ in pieces], dtype=np.int64)  # the row (run) of every piece
+        self.steps = torch.zeros(len(pieces), dtype=params[0].dtype)  # every piece's step count
+        # per piece: its (param, grad, m, v) views and its step count, as object arrays to pick groups from
+        self.items = [object_array([tensors[k][r, cols] for tensors, r, cols in pieces]) for k in range(4)]
+        self.items.append(object_array(list(self.steps)))
 
     def step(self, grads, lrs, mask=None) -> None:
         """One ascent step of every block with its rate in ``lrs``, for the rows where ``mask`` is set (default: all).
 
         A block's rate is a number, or one rate per row of the block (a sweep whose runs differ in
-        learning rate). Per-row rates step every (block, row) that shares a rate in one call, so
-        each row steps exactly as it would in a batch where every row had its rate.
+        learning rate). Every (block, row) piece that shares a rate steps in one call, so each
+        row steps exactly as it would in a batch where every row had its rate.
         """
-        if len(lrs) != len(self.blocks):
-            raise ValueError(f"lrs must have {len(self.blocks)} entries (one per block), got {len(lrs)}")
+        if len(lrs) != len(self.block_sizes):
+            raise ValueError(f"lrs must have {len(self.block_sizes)} entries (one per block), got {len(lrs)}")
         if mask is not None and not mask.any():
             return
-        for buffer, grad in zip(self.grads, grads):
-            buffer.copy_(grad)
-        on = [True] * self.params[0].shape[0] if mask is None else mask.tolist()
-        if any(np.ndim(lr) for lr in lrs):
-            groups = rows_by_rate(self.blocks, lrs, on)
-            torch._foreach_add_([item[4] for items in groups.values() for item in items], 1.0)  # every step count
-            for rate, items in groups.items():
-                self._fused_step([list(x) for x in zip(*items)], rate, count=False)
-            return
-        for block, lr in zip(self.blocks, lrs):
-            keep = [i for i, r in enumerate(block["rows"]) if on[r]]
-            lists = block["lists"] + [block["steps"]]
-            if len(keep) < len(block["rows"]):
-                lists = [[x[i] for i in keep] for x in lists]
-            self._fused_step(lists, lr)
+        rates = np.concatenate([np.full(n, lr) if np.ndim(lr) == 0 else lr for lr, n in zip(lrs, self.block_sizes)])
+        if rates.shape != self.piece_rows.shape:
+            raise ValueError(f"lrs must give each block a rate or one rate per row of the block, got {lrs!r}")
+        torch._foreach_copy_(self.grads, list(grads))
+        on = np.ones(len(self.piece_rows), dtype=bool) if mask is None else mask.numpy()[self.piece_rows]
+        self.steps += torch.from_numpy(on)  # one more step for every piece that steps (+0 leaves the others)
+        order, groups = rows_by_rate(rates, on)
+        lists = [x[order].tolist() for x in self.items]
+        for rate, begin, end in groups:
+            self._fused_step([x[begin:end] for x in lists], rate)
 
-    def _fused_step(self, lists, lr, count: bool = True) -> None:
-        """One fused Adam step of ``lists`` (params, grads, m, v, step counts) at rate ``lr``; with
-        ``count`` it first adds one to the step counts (else the caller has)."""
+    def _fused_step(self, lists, lr) -> None:
+        """One fused Adam step of ``lists`` (params, grads, m, v, step counts already counted) at rate ``lr``."""
         params, grads, m, v, steps = lists
-        if count:
-            torch._foreach_add_(steps, 1.0)
         torch._fused_adam_(params, grads, m, v, [], steps, lr=lr, beta1=self.betas[0], beta2=self.betas[1],
                            weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=True)
 
 
-def rows_by_rate(blocks, lrs, on) -> dict:
-    """Rate -> the ``(param, grad, m, v, step)`` of every (block, row) with that rate whose row is ``on``;
-    a block's rate is a number or one rate per row of the block."""
-    groups = {}
-    for block, lr in zip(blocks, lrs):
-        keep = [i for i, r in enumerate(block["rows"]) if on[r]]
-        rates = np.broadcast_to(lr, (len(block["rows"]),))[keep].tolist()
-        items = block["items"]
-        for i, rate in zip(keep, rates):
-            groups.setdefault(rate, []).append(items[i])
-    return groups
+def object_array(items) -> np.ndarray:
+    """``items`` (tensors) as a numpy array of objects, to index with arrays of positions."""
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
+def rows_by_rate(rates, on) -> tuple:
+    """The pieces that are ``on`` grouped by rate (one rate and flag per piece): their positions
+    ``order``, sorted by rate, and ``(rate, begin, end)`` for each rate's stretch of ``order``."""
+    keep = np.flatnonzero(on)
+    order = keep[np.argsort(rates[keep], kind="stable")]
+    ordered = rates[order]
+    begins = [0] + (np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist() if len(order) else []
+    return order, [(float(ordered[b]), b, e) for b, e in zip(begins, begins[1:] + [len(order)])]
 
 
 class LinearSchedule:
@@ -195,4 +193,4 @@ def check_runs(schedules, runs: int, name: str) -> None:
 
 def layer_rates(schedules, t: int) -> list:
     """Expand one schedule per layer into one rate per tensor ``[W^1, b^1, W^2, b^2, ...]``."""
-    return [s(t) for s in schedules for _ in range(2)]
+    return [rate for s in schedules for rate in [s(t)] * 2]

@@ -36,7 +36,7 @@ def accumulate_traces(traces, grads, decay, fresh):
     ``decay`` is a number or a per-run vector (one entry per row of the traces).
     """
     keep = decay * (~fresh).to(grads[0].dtype)
-    return [per_run(keep, z) * z + g for z, g in zip(traces, grads)]
+    return torch._foreach_add(torch._foreach_mul(traces, [per_run(keep, z) for z in traces]), grads)
 
 
 def per_run_or_number(x):
@@ -46,9 +46,11 @@ def per_run_or_number(x):
 
 def check_finite(params, t, runs):
     """Stop with a clear message if any run's weights are no longer finite (e.g. A = mu_L in eq. 68)."""
-    bad = sorted({r % runs for p in params for r in (~torch.isfinite(p.flatten(1)).all(1)).nonzero()[:, 0].tolist()})
-    if bad:
-        raise FloatingPointError(f"non-finite weights in run(s) {bad} of the batch at environment step {t}")
+    finite = torch.isfinite(torch.cat([p.flatten(1) for p in params], 1)).all(1)  # one entry per row
+    if finite.all():
+        return
+    bad = sorted({r % runs for r in (~finite).nonzero()[:, 0].tolist()})
+    raise FloatingPointError(f"non-finite weights in run(s) {bad} of the batch at environment step {t}")
 
 
 class Traced:
@@ -68,7 +70,8 @@ class Traced:
         """``W^l <- W^l + alpha_l * delta * z^l`` for the runs in ``mask``."""
         if not mask.any():  # most steps end no episode: skip the products
             return
-        self.opt.step([per_run(delta, z) * z for z in self.traces], layer_rates(self.schedules, t), mask)
+        self.opt.step(torch._foreach_mul(self.traces, [per_run(delta, z) for z in self.traces]),
+                      layer_rates(self.schedules, t), mask)
 
 
 class TeamActor:
@@ -90,9 +93,9 @@ class TeamActor:
     def act(self, state, generator):
         """Sample every layer at ``state`` (``(R, 1, n)``) and keep the values."""
         if not isinstance(self.explore, float) or self.explore < 1:  # per-run probabilities always explore this way
-            self.values = sample_exploring_some(self.net, state, self.explore, generator)
+            self.values = sample_exploring_some(self.net, state, self.explore, generator, checked=True)
         else:
-            self.values = sample(self.net, state, generator)
+            self.values = sample(self.net, state, generator, checked=True)
 
     def action(self):
         """The sampled action per run, shape ``(R,)`` (index) or ``(R, n)`` (continuous)."""
@@ -140,7 +143,7 @@ class ANNActor(RuleActor):
 
     def act(self, state, generator):
         """Hidden units output their means; the output layer samples the action."""
-        self.values = sample_deterministic_hidden(self.net, state, generator)
+        self.values = sample_deterministic_hidden(self.net, state, generator, checked=True)
 
 
 class TracedWeightMaxActor(RuleActor):
@@ -204,7 +207,7 @@ class TeamCritic(TeamActor):
 
     def act(self, state, generator):
         """Sample the team; returns the value estimate ``mu_L(S)``, shape ``(R,)``."""
-        self.values = sample(self.net, state, generator)
+        self.values = sample(self.net, state, generator, checked=True)
         return output_mean(self.net, self.values)[:, 0]
 
     def grads(self):
@@ -224,7 +227,7 @@ class ANNCritic:
     def act(self, state, generator):
         """The value estimate ``v(S)`` per run, shape ``(R,)`` (the hidden units output their means)."""
         self.state = state
-        return output_mean(self.net, sample_deterministic_hidden(self.net, state, generator))[:, 0]
+        return output_mean(self.net, sample_deterministic_hidden(self.net, state, generator, checked=True))[:, 0]
 
     def grads(self):
         """``grad v(S)``, the critic's trace increment."""
@@ -253,7 +256,10 @@ class SeparateTeams:
                          Traced(critic, cfg.critic_lrs, cfg.gamma * cfg.critic_lambda))
 
     def act(self, state, generator):
-        """Sample both parts at ``state`` (``(R, 1, n)``), the actor first; returns the value estimate, ``(R,)``."""
+        """Sample both parts at ``state`` (``(R, 1, n)``), the actor first; returns the value estimate, ``(R,)``.
+
+        The parts trust ``state``: the training loop checks its shape once and :class:`~companion.envs.RunEnvs`
+        that every observation is finite."""
         self.actor.act(state, generator)
         return self.critic.act(state, generator)
 

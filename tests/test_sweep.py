@@ -98,9 +98,10 @@ def test_per_run_schedule_and_adam_rows_grouped_by_rate():
     s = LinearSchedule([1e-2, 1e-3], [1e-3, 1e-3], duration=10)
     assert np.allclose(s(5), [5.5e-3, 1e-3]) and s(5)[0] == LinearSchedule(1e-2, 1e-3, 10)(5)
     opt = BlockAdam([torch.zeros(3, 2), torch.zeros(3, 4)])
-    groups = rows_by_rate(opt.blocks, [np.array([0.1, 0.2, 0.1]), 0.1], [True, True, False])
-    assert {rate: len(items) for rate, items in groups.items()} == {0.1: 3, 0.2: 1}  # rows 0 of both tensors and row 1 of the second
-    assert groups[0.2][0][0].data_ptr() == opt.params[0][1].data_ptr()  # row 1 of the first tensor
+    rates = np.concatenate([np.array([0.1, 0.2, 0.1]), np.full(3, 0.1)])  # one per (tensor, row) piece
+    order, groups = rows_by_rate(rates, opt.piece_rows != 2)  # row 2 left out
+    assert [(rate, end - begin) for rate, begin, end in groups] == [(0.1, 3), (0.2, 1)]  # rows 0 and 1 of the second
+    assert opt.items[0][order[3]].data_ptr() == opt.params[0][1].data_ptr()  # rate 0.2: row 1 of the first tensor
     # a row steps with its own rate: rate 0 leaves it where it was
     w = torch.ones(3, 2, dtype=torch.float64)
     BlockAdam([w]).step([torch.ones(3, 2, dtype=torch.float64)], [np.array([0.1, 0.0, 0.2])])
