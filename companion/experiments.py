@@ -560,6 +560,26 @@ def scale_sweep(base: Experiment, name: str, scales, critic: bool = True) -> Exp
                             SWEEP_SEEDS_PER_VALUE, SWEEP_SEED, f"sensitivity sweep ({base.figure})")
 
 
+RATE_AXES = ("actor rate", "critic rate", "rate factor")  # the axes whose settings are learning rates
+
+
+def extended_sweep(sweep: Experiment, name: str, values) -> Experiment:
+    """``sweep`` at more ``values`` of its axis (the protocol goes on past a grid's end while its
+    best setting sits there): every rate of its first setting times ``value / first value``."""
+    spec = sweep.settings.sweep
+    if spec["axis"] not in RATE_AXES:
+        raise ValueError(f"sweep must vary a learning rate ({RATE_AXES}), got {spec['axis']!r} of {sweep.name}")
+
+    def times(rates, k):  # a list of rates, or a schedule [start rates, end rates, steps]
+        if len(rates) == 3 and isinstance(rates[0], list):
+            return [times(rates[0], k), times(rates[1], k), rates[2]]
+        return [rounded(k * x) for x in rates]
+    first, v0 = spec["changes"][0], spec["values"][0]
+    changes = [{key: times(rates, v / v0) for key, rates in first.items()} for v in values]
+    return sweep_experiment(sweep, name, spec["axis"], values, changes, spec["seeds_per_value"], sweep.seed,
+                            sweep.figure)
+
+
 def backprop_actor_sweep(entry: Experiment, base: Experiment, name: str) -> Experiment:
     """Stage 1 for backprop: the actor's rate on ``RATE_GRID``, the critic's at the papers'
     critic/actor ratio times it (on a single-step task, every layer's rate)."""
@@ -642,6 +662,12 @@ def single_step_sensitivity() -> list:
 
 REGISTRY.update({e.name: e for e in single_step_sensitivity()})
 
+# the grids gone on past an end where their best setting sat there (tests/test_provenance.py checks each):
+# sweep -> the values added beyond that end
+SENSITIVITY_EXTENDED = {"sens_acrobot_backprop_actor": (1e-5, 2.15e-5, 4.64e-5)}
+REGISTRY.update({e.name: e for e in (extended_sweep(REGISTRY[name], f"{name}_more", values)
+                                     for name, values in SENSITIVITY_EXTENDED.items())})
+
 # stage 2 for backprop: the actor's rate that stage 1 chose on each task (tests/test_provenance.py checks each
 # against its stored sweep), with the critic's rate swept on RATE_GRID
 BACKPROP_ACTOR_RATES = {"cartpole": 1e-3}
@@ -686,26 +712,43 @@ def actor_rate(change: dict) -> float:
     return change["lr"][0] if "lr" in change else change["actor_lr"][0][0]
 
 
-def sensitivity_curves(paper: str, load) -> dict:
-    """The sensitivity figure's data for ``paper``: task -> one curve per stored stage-1 sweep, each
-    a dict with ``method``, ``label``, ``rows`` (``sensitivity_rows`` plus the setting's ``actor
-    rate``), ``chosen`` (the best setting's actor rate) and ``paper`` (the paper's own setting, for
-    the method the paper tuned: factor 1). Where the first sweep's layer-shaped backprop entries ran
-    the paper's full episodes, they make one more curve. ``load(name)`` returns returns or None."""
-    curves, episodes = {}, {}
+def sweep_families(paper: str, load) -> dict:
+    """The stored sweeps of ``paper``, a sweep and its extensions (``SENSITIVITY_EXTENDED``)
+    together: ``(task short name, method, axis) -> {"experiments": names, "rows": rows}``, the
+    rows (``sensitivity_rows`` plus each setting's ``actor rate``) sorted by the axis.
+    ``load(name)`` returns a stored result's returns or None."""
+    families = {}
     for e in REGISTRY.values():
         sweep = e.settings.sweep
-        if e.paper != paper or not sweep or sweep["axis"] not in ("actor rate", "rate factor") \
-                or (returns := load(e.name)) is None:
+        if e.paper != paper or not sweep or (returns := load(e.name)) is None:
             continue
-        rows = [{**row, "actor rate": actor_rate(change)}
-                for row, change in zip(sensitivity_rows(e, returns), sweep["changes"])]
+        rates = [actor_rate(c) if "lr" in c or "actor_lr" in c else None for c in sweep["changes"]]
+        family = families.setdefault((short_name(e.task), e.method, sweep["axis"]),
+                                     {"experiments": [], "rows": [], "episodes": e.episodes})
+        family["experiments"].append(e.name)
+        family["rows"] += [{**row, "actor rate": rate} for row, rate in zip(sensitivity_rows(e, returns), rates)]
+    for (_, _, axis), family in families.items():
+        family["rows"].sort(key=lambda row: row[axis])
+    return families
+
+
+def sensitivity_curves(paper: str, load) -> dict:
+    """The sensitivity figure's data for ``paper``: task -> one curve per stored sweep family on a
+    learning-rate axis but the critic's, each a dict with ``method``, ``label``, ``rows`` (with the
+    setting's ``actor rate``), ``chosen`` (the best setting's actor rate) and ``paper`` (the
+    paper's own setting, for the method the paper tuned: factor 1). Where the first sweep's
+    layer-shaped backprop entries ran the paper's full episodes, they make one more curve."""
+    curves, episodes = {}, {}
+    for (task, method, axis), family in sweep_families(paper, load).items():
+        if axis not in ("actor rate", "rate factor"):
+            continue
+        rows = family["rows"]
         best = max(rows, key=lambda row: row["average return"])["actor rate"]
-        own = e.method.startswith(("MAP Propagation", "Weight Max"))
-        paper_rate = actor_rate(sweep["changes"][sweep["values"].index(1.0)]) if own else None
-        episodes[short_name(e.task)] = e.episodes
-        curves.setdefault(short_name(e.task), []).append(
-            {"method": e.method, "label": e.method, "rows": rows, "chosen": best, "paper": paper_rate})
+        own = method.startswith(("MAP Propagation", "Weight Max"))
+        paper_rate = next((row["actor rate"] for row in rows if row[axis] == 1.0), None) if own else None
+        episodes[task] = family["episodes"]
+        curves.setdefault(task, []).append(
+            {"method": method, "label": method, "rows": rows, "chosen": best, "paper": paper_rate})
     for task, task_curves in curves.items():
         layered = [e for e in REGISTRY.values() if e.paper == paper and e.method == "Backprop"
                    and e.figure.startswith("baseline sweep") and e.name not in FIRST_SWEEP
@@ -724,20 +767,17 @@ def sensitivity_curves(paper: str, load) -> dict:
 
 
 def sweep_summary_rows(paper: str, load) -> list:
-    """One row per stored sweep of ``paper``: its best setting, the best average return with its
-    standard error, whether the best sits at an end of the grid (then the grid must go on), and
-    the paper's reported cell for that method and task where it has one (mean, std over 10 runs).
-    ``load(name)`` returns a stored result's returns or None."""
+    """One row per stored sweep family of ``paper`` (a sweep and its extensions): its best setting,
+    the best average return with its standard error, whether the best sits at an end of the grid
+    (then the grid must go on), and the paper's reported cell for that method and task where it
+    has one (mean, std over 10 runs). ``load(name)`` returns a stored result's returns or None."""
     reported = REPORTED if paper == "chung2021map" else REPORTED_WM
     rows = []
-    for e in REGISTRY.values():
-        if e.paper != paper or not e.settings.sweep or (returns := load(e.name)) is None:
-            continue
-        axis, values = e.settings.sweep["axis"], e.settings.sweep["values"]
-        best = max(sensitivity_rows(e, returns), key=lambda row: row["average return"])
-        cell = reported.get((e.method, e.task))
-        rows.append({"experiment": e.name, "varied": axis, "best": best[axis],
-                     "at an end": best[axis] in (values[0], values[-1]),
+    for (_, method, axis), family in sweep_families(paper, load).items():
+        best = max(family["rows"], key=lambda row: row["average return"])
+        cell = reported.get((method, REGISTRY[family["experiments"][0]].task))
+        rows.append({"experiment": " + ".join(family["experiments"]), "varied": axis, "best": best[axis],
+                     "at an end": best[axis] in (family["rows"][0][axis], family["rows"][-1][axis]),
                      "average return": best["average return"], "standard error": best["standard error"],
                      "paper": "" if cell is None else f"{cell[0]:.2f} ({cell[1]:.2f})"})
     return rows

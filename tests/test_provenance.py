@@ -66,3 +66,13 @@ def test_thomas_explore_sweep_sits_at_the_best_factor_of_stage_one(task):
     chosen = stage1.settings.sweep["changes"][stage1.settings.sweep["values"].index(factor)]
     assert {key: getattr(stage2.settings, key) for key in chosen} == chosen  # the rates of stage 1's choice
     assert [c["explore"] for c in stage2.settings.sweep["changes"]] == list(experiments.EXPLORE_GRID)
+
+
+@pytest.mark.parametrize("name", sorted(experiments.SENSITIVITY_EXTENDED))
+def test_a_sensitivity_grid_goes_on_only_past_a_best_end(name):
+    sweep = experiments.get(name)
+    returns = store.load_result(name, sweep.config_hash())[0]["returns"]
+    values, more = sweep.settings.sweep["values"], experiments.SENSITIVITY_EXTENDED[name]
+    end = values[0] if max(more) < values[0] else values[-1]
+    assert min(more) > values[-1] or max(more) < values[0]  # the new values lie beyond one end
+    assert experiments.best_setting(sweep, returns) == end

@@ -128,7 +128,10 @@ def test_protocol_rows_list_every_sweep_of_a_paper_from_the_registry():
     rows = protocol_rows("chung2021map")
     sweeps = [e for e in REGISTRY.values() if e.paper == "chung2021map" and e.settings.sweep]
     assert [r["experiment"] for r in rows] == [e.name for e in sweeps] and len(rows) >= 16
-    assert all(r["seeds per value"] >= 3 and REGISTRY[r["experiment"]].runs == 7 * r["seeds per value"] for r in rows)
+    for r in rows:
+        values = REGISTRY[r["experiment"]].settings.sweep["values"]
+        assert r["seeds per value"] >= 3 and REGISTRY[r["experiment"]].runs == len(values) * r["seeds per value"]
+        assert len(values) == 7 or r["experiment"].endswith("_more")  # an extension adds values beyond an end
     backprop = next(r for r in rows if r["experiment"] == "sens_cartpole_backprop_actor")
     assert backprop["values"] == "0.0001 to 0.01 (7)" and backprop["episodes per run"] == 1000
     assert backprop["task"] == "cartpole"
@@ -211,3 +214,30 @@ def test_sweep_summary_gives_each_stored_sweeps_best_and_the_papers_cell():
     assert row["at an end"] and row["average return"] == -1.0 and np.isclose(row["standard error"], 1 / np.sqrt(3))
     assert row["paper"] == "458.96 (9.44)"
     assert experiments.sweep_summary_rows("chung2022weightmax", load) == []
+
+
+def test_an_extended_sweep_is_the_sweep_at_more_values():
+    from companion import experiments
+    sweep = experiments.get("sens_acrobot_backprop_actor")
+    more = experiments.extended_sweep(sweep, "more", (1e-5, 4.64e-5))
+    entry = experiments.get("map_acrobot")
+    direct = [experiments.one_rate_per_network(entry, a, experiments.rounded(2 * a)) for a in (1e-5, 4.64e-5)]
+    assert more.settings.sweep["changes"] == direct and more.runs == 6 and more.seed == sweep.seed
+    assert {k: v for k, v in more.config()["params"].items() if k != "sweep"} == \
+        {k: v for k, v in sweep.config()["params"].items() if k != "sweep"}
+    with pytest.raises(ValueError, match="sweep must vary a learning rate"):
+        experiments.extended_sweep(experiments.get("sens_cartpole_thomas_explore"), "more", (0.9,))
+
+
+def test_a_sweep_family_joins_a_sweep_and_its_extension():
+    from companion import experiments
+    stored = {"sens_acrobot_backprop_actor", "sens_acrobot_backprop_actor_more"}
+
+    def load(name):  # every run of the extension returns 0, of the first grid -500
+        e = experiments.get(name)
+        return None if name not in stored else np.full((e.runs, 2), 0.0 if name.endswith("_more") else -500.0)
+    (family,) = experiments.sweep_families("chung2021map", load).values()
+    assert family["experiments"] == ["sens_acrobot_backprop_actor", "sens_acrobot_backprop_actor_more"]
+    assert [r["actor rate"] for r in family["rows"]] == [1e-5, 2.15e-5, 4.64e-5, *experiments.RATE_GRID]
+    (row,) = experiments.sweep_summary_rows("chung2021map", load)
+    assert row["best"] == 1e-5 and row["at an end"] and row["average return"] == 0.0
