@@ -612,12 +612,14 @@ def thomas_explore_sweep(entry: Experiment, factor: float, name: str) -> Experim
 
 
 def map_sensitivity(task: str) -> list:
-    """Stage 1 of the protocol on a task of [MAP]: backprop's actor rate, REINFORCE's and Thomas's
-    factor (around the first sweep's choice, Thomas at exploring probability 0.5) and MAP
-    Propagation's factor on the paper's rates."""
+    """Stage 1 of the protocol on a task of [MAP]: backprop's actor rate, REINFORCE's, Thomas's and
+    layer-shaped backprop's factor (around the first sweep's choice, Thomas at exploring
+    probability 0.5) and MAP Propagation's factor on the paper's rates."""
     entry = REGISTRY[f"map_{task}"]
-    centre = {m: BASELINE_CHOICES[("chung2021map", m, task)][0] for m in ("REINFORCE", "REINFORCE with Thomas (2011)")}
+    centre = {m: BASELINE_CHOICES[("chung2021map", m, task)][0] for m in MAP_TAGS}
     return [backprop_actor_sweep(entry, baseline(entry, "Backprop", 1.0), f"sens_{task}_backprop_actor"),
+            scale_sweep(baseline(entry, "Backprop", 1.0), f"sens_{task}_backprop_layered",
+                        centred_grid(centre["Backprop"])),
             scale_sweep(baseline(entry, "REINFORCE", 1.0), f"sens_{task}_reinforce", centred_grid(centre["REINFORCE"])),
             scale_sweep(baseline(entry, "REINFORCE with Thomas (2011)", 1.0, SWEEP_EXPLORE), f"sens_{task}_thomas",
                         centred_grid(centre["REINFORCE with Thomas (2011)"])),
@@ -625,11 +627,14 @@ def map_sensitivity(task: str) -> list:
 
 
 def wm_sensitivity(task: str) -> list:
-    """Stage 1 of the protocol on a task of [WM]: backprop's actor rate, REINFORCE's and STE
-    backprop's actor factor (around the first sweep's choice) and Weight Max's factor on its rates."""
+    """Stage 1 of the protocol on a task of [WM]: backprop's actor rate, REINFORCE's, STE
+    backprop's and layer-shaped backprop's actor factor (around the first sweep's choice) and
+    Weight Max's factor on its rates."""
     entry = REGISTRY[f"wm_{task}"]
-    centre = {m: BASELINE_CHOICES[("chung2022weightmax", m, task)][0] for m in ("REINFORCE", "STE backprop")}
+    centre = {m: BASELINE_CHOICES[("chung2022weightmax", m, task)][0] for m in WM_TAGS}
     return [backprop_actor_sweep(entry, wm_baseline(entry, "Backprop", 1.0), f"wmsens_{task}_backprop_actor"),
+            scale_sweep(wm_baseline(entry, "Backprop", 1.0), f"wmsens_{task}_backprop_layered",
+                        centred_grid(centre["Backprop"]), critic=False),
             scale_sweep(wm_baseline(entry, "REINFORCE", 1.0), f"wmsens_{task}_reinforce",
                         centred_grid(centre["REINFORCE"]), critic=False),
             scale_sweep(wm_baseline(entry, "STE backprop", 1.0), f"wmsens_{task}_ste",
@@ -735,9 +740,10 @@ def sweep_families(paper: str, load) -> dict:
 def sensitivity_curves(paper: str, load) -> dict:
     """The sensitivity figure's data for ``paper``: task -> one curve per stored sweep family on a
     learning-rate axis but the critic's, each a dict with ``method``, ``label``, ``rows`` (with the
-    setting's ``actor rate``), ``chosen`` (the best setting's actor rate) and ``paper`` (the
-    paper's own setting, for the method the paper tuned: factor 1). Where the first sweep's
-    layer-shaped backprop entries ran the paper's full episodes, they make one more curve."""
+    setting's ``actor rate``), ``chosen`` (the best setting's actor rate), ``paper`` (the paper's
+    own setting, for the method the paper tuned: factor 1) and ``linestyle`` (dashed: backprop
+    with layer-shaped rates). Until the protocol's layer-shaped backprop sweep of a task is stored,
+    the first sweep's entries make that curve (dotted) where they ran the paper's full episodes."""
     curves, episodes = {}, {}
     for (task, method, axis), family in sweep_families(paper, load).items():
         if axis not in ("actor rate", "rate factor"):
@@ -746,10 +752,14 @@ def sensitivity_curves(paper: str, load) -> dict:
         best = max(rows, key=lambda row: row["average return"])["actor rate"]
         own = method.startswith(("MAP Propagation", "Weight Max"))
         paper_rate = next((row["actor rate"] for row in rows if row[axis] == 1.0), None) if own else None
+        layered = method == "Backprop" and axis == "rate factor"
         episodes[task] = family["episodes"]
         curves.setdefault(task, []).append(
-            {"method": method, "label": method, "rows": rows, "chosen": best, "paper": paper_rate})
+            {"method": method, "label": "Backprop, layer-shaped rates" if layered else method, "rows": rows,
+             "chosen": best, "paper": paper_rate, "linestyle": "--" if layered else "-"})
     for task, task_curves in curves.items():
+        if any(curve["linestyle"] == "--" for curve in task_curves):
+            continue  # the protocol's layer-shaped sweep is stored: the first sweep's entries are not needed
         layered = [e for e in REGISTRY.values() if e.paper == paper and e.method == "Backprop"
                    and e.figure.startswith("baseline sweep") and e.name not in FIRST_SWEEP
                    and short_name(e.task) == task and e.episodes == episodes[task]]
@@ -762,7 +772,7 @@ def sensitivity_curves(paper: str, load) -> dict:
                              "standard error": float(per_run.std(ddof=1) / np.sqrt(len(per_run)))})
         if rows:
             task_curves.append({"method": "Backprop", "label": "Backprop, layer-shaped rates (first sweep)",
-                                "rows": rows, "chosen": None, "paper": None})
+                                "rows": rows, "chosen": None, "paper": None, "linestyle": ":"})
     return curves
 
 

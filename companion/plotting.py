@@ -112,7 +112,7 @@ def sensitivity_figure(curves: dict):
     for ax, task in zip(axes.flat, tasks):
         for curve in curves[task]:
             sensitivity_panel(ax, curve["rows"], "actor rate", curve["method"], curve["chosen"], curve["paper"],
-                              label=curve["label"], linestyle="--" if curve["chosen"] is None else "-")
+                              label=curve["label"], linestyle=curve.get("linestyle", "-"))
         ax.set_title(task)
         ax.set_xlabel("actor learning rate (first layer)")
         ax.set_ylabel("average return")

@@ -241,3 +241,15 @@ def test_a_sweep_family_joins_a_sweep_and_its_extension():
     assert [r["actor rate"] for r in family["rows"]] == [1e-5, 2.15e-5, 4.64e-5, *experiments.RATE_GRID]
     (row,) = experiments.sweep_summary_rows("chung2021map", load)
     assert row["best"] == 1e-5 and row["at an end"] and row["average return"] == 0.0
+
+
+def test_the_protocols_layer_shaped_backprop_sweep_replaces_the_first_sweeps_curve():
+    from companion import experiments
+    stored = {"sens_cartpole_backprop_actor", "sens_cartpole_backprop_layered", "sweep_cartpole_backprop_fast_x0.3"}
+
+    def load(name):
+        return np.zeros((experiments.get(name).runs, 2)) if name in stored else None
+    curves = {c["label"]: c for c in experiments.sensitivity_curves("chung2021map", load)["cartpole"]}
+    assert sorted(curves) == ["Backprop", "Backprop, layer-shaped rates"]
+    layered = curves["Backprop, layer-shaped rates"]
+    assert layered["linestyle"] == "--" and np.isclose(layered["rows"][3]["actor rate"], 3e-3)  # factor 0.3 of 1e-2
