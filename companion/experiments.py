@@ -649,8 +649,9 @@ REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "m
 
 def single_step_sensitivity() -> list:
     """Stage 1 of the protocol on [MAP]'s single-step tasks (Fig 1): backprop's rate on
-    ``RATE_GRID`` (every layer), and a factor on the paper's rates for REINFORCE, REINFORCE with
-    Thomas (2011) at exploring probability 0.5 and the MAP Propagation learners."""
+    ``RATE_GRID`` (every layer), and a factor on the paper's rates for layer-shaped backprop,
+    REINFORCE, REINFORCE with Thomas (2011) at exploring probability 0.5 and the MAP Propagation
+    learners."""
     reinforce = REGISTRY["reinforce_multiplexer"]
     thomas = replace(reinforce, method="REINFORCE with Thomas (2011)",
                      settings=reinforce.settings.changed(explore=SWEEP_EXPLORE))
@@ -661,6 +662,8 @@ def single_step_sensitivity() -> list:
             scale_sweep(REGISTRY["map_multiplexer"], "sens_multiplexer_map", centred_grid(1.0)),
             backprop_actor_sweep(REGISTRY["backprop_regression"], REGISTRY["backprop_regression"],
                                  "sens_regression_backprop"),
+            scale_sweep(REGISTRY["backprop_multiplexer"], "sens_multiplexer_backprop_layered", centred_grid(1.0)),
+            scale_sweep(REGISTRY["backprop_regression"], "sens_regression_backprop_layered", centred_grid(1.0)),
             scale_sweep(REGISTRY["map_rl_regression"], "sens_regression_map_rl", centred_grid(1.0)),
             scale_sweep(REGISTRY["map_sl_regression"], "sens_regression_map_sl", centred_grid(1.0))]
 
