@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .checks import integer, one_of, real
-from .network import DTYPE, sample, sample_deterministic_hidden, sample_exploring_some
+from .network import DTYPE, check_explore, sample, sample_deterministic_hidden, sample_exploring_some
 from .optim import BlockAdam, as_schedules, check_runs, layer_rates
 from .paired import PairedTeams
 from .rules import (
@@ -50,7 +50,8 @@ def train_single_step(net, task, learner: str, episodes: int, batch_size: int, l
     The loop follows the steps of chapter 3's algorithm for single-step tasks.
     ``settle_steps`` overrides the ``N = 20`` settling steps of the MAP Propagation learners;
     ``explore`` below 1 makes each hidden unit of the ``"reinforce"`` learner explore only with that
-    probability (our reading of Thomas 2011, :func:`~companion.network.sample_exploring_some`).
+    probability (our reading of Thomas 2011, :func:`~companion.network.sample_exploring_some`),
+    one number or (a sweep's) one per run.
     ``lrs`` gives one :class:`~companion.optim.LinearSchedule` (or a constant rate) per layer;
     ``on_episode(n)`` is called after every update with the ``n`` runs that made it. Returns the
     mean reward of every update, shape ``(R, episodes)``.
@@ -66,13 +67,15 @@ def train_single_step(net, task, learner: str, episodes: int, batch_size: int, l
         if "settle_steps" not in getattr(update, "keywords", {}):
             raise ValueError(f"settle_steps applies to the MAP Propagation learners only, not to {learner!r}")
         update = partial(update.func, settle_steps=settle_steps)
-    explore = real("explore", explore, 0.0, 1.0, open_low=True)
-    if explore < 1:
+    probs = check_explore(explore, net.runs)
+    if (probs < 1).any():
         if learner != "reinforce":
             raise ValueError(f"explore must be 1 with learner {learner!r} (only 'reinforce' explores partly), "
                              f"got {explore!r}")
+        probs = probs.item() if probs.dim() == 0 else probs  # a number, or one per run
+
         def act(net, state, gen, checked=False):
-            return sample_exploring_some(net, state, explore, gen, checked)
+            return sample_exploring_some(net, state, probs, gen, checked)
     schedules = as_schedules(lrs)
     check_runs(schedules, net.runs, "lrs")
     gen = torch.Generator().manual_seed(seed)

@@ -2,7 +2,8 @@
 
 Shared by the chapters so that each is written once: ``stored`` / ``stored_returns`` load a
 registry experiment's stored arrays (``None`` while it is not stored), ``table`` turns rows into
-a rounded DataFrame that renders as an HTML table, and ``source`` shows a companion function
+a rounded DataFrame that renders as an HTML table, ``sweep_summary`` the sweeps' best settings
+narrow enough for the page, and ``source`` shows a companion function
 highlighted, as the site shows any other code.
 """
 from __future__ import annotations
@@ -43,6 +44,18 @@ def table(rows, index=None, digits: int = 3) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     rounded = frame.apply(lambda col: col.map(lambda x: float(f"{x:.{digits}g}")) if col.dtype.kind == "f" else col)
     return rounded.set_index(index) if index is not None else rounded
+
+
+def sweep_summary(rows) -> pd.DataFrame:
+    """``experiments.sweep_summary_rows`` as a table for the page: the best setting, the mean and its
+    standard error in one cell, each number to 3 significant digits."""
+    return pd.DataFrame([{"experiment": r["experiment"], "best setting": f"{r['varied']} {r['best']:.3g}",
+                          "at an end": "yes" if r["at an end"] else "no",
+                          "average return (se)": f"{r['average return']:.3g} ({r['standard error']:.2g})",
+                          "paper (std)": r["paper"],
+                          "paper - 2 std": "" if pd.isna(r["paper - 2 std"]) else f"{r['paper - 2 std']:.1f}"}
+                         for r in rows], columns=["experiment", "best setting", "at an end", "average return (se)",
+                                                  "paper (std)", "paper - 2 std"]).set_index("experiment")
 
 
 def source(*objects) -> Markdown:

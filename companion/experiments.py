@@ -56,7 +56,7 @@ class Experiment:
 
 # the settings a sweep may give each run its own value of (see runner.run_settings)
 SWEEPABLE = {"actor_critic": ("actor_lr", "critic_lr", "actor_lambda", "critic_lambda", "explore"),
-             "single_step": ("lr",)}
+             "single_step": ("lr", "explore")}
 
 
 def sweep_experiment(base: Experiment, name: str, axis: str, values, changes: list, seeds_per_value: int = 3,
@@ -602,13 +602,26 @@ def backprop_critic_sweep(entry: Experiment, base: Experiment, name: str, actor_
 EXPLORE_GRID = (0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875)  # Thomas's exploring probability, stage 2
 
 
-def thomas_explore_sweep(entry: Experiment, factor: float, name: str) -> Experiment:
-    """Stage 2 for REINFORCE with Thomas (2011): its rates at stage 1's factor, the exploring
-    probability on ``EXPLORE_GRID``."""
-    base = baseline(entry, "REINFORCE with Thomas (2011)", 1.0, SWEEP_EXPLORE)
-    base = replace(base, settings=base.settings.changed(lr_scale=factor, **scaled_rates(base, factor)))
+def thomas_explore_sweep(thomas: Experiment, factor: float, name: str) -> Experiment:
+    """Stage 2 for REINFORCE with Thomas (2011): ``thomas`` (stage 1's base) with its rates at stage
+    1's ``factor``, the exploring probability on ``EXPLORE_GRID``."""
+    changed = scaled_rates(thomas, factor)
+    if thomas.kind == "actor_critic":
+        changed["lr_scale"] = factor
+    base = replace(thomas, settings=thomas.settings.changed(**changed))
     return sweep_experiment(base, name, "exploring probability", EXPLORE_GRID, [{"explore": p} for p in EXPLORE_GRID],
-                            SWEEP_SEEDS_PER_VALUE, SWEEP_SEED, f"sensitivity sweep ({entry.figure})")
+                            SWEEP_SEEDS_PER_VALUE, SWEEP_SEED, f"sensitivity sweep ({thomas.figure})")
+
+
+def thomas_base(task: str) -> Experiment:
+    """REINFORCE with Thomas (2011) on a task of [MAP] at the paper's rates (REINFORCE's on the
+    multiplexer, where the paper gives none of its own) and exploring probability 0.5: the base
+    of its sweeps."""
+    if task == "multiplexer":
+        reinforce = REGISTRY["reinforce_multiplexer"]
+        return replace(reinforce, method="REINFORCE with Thomas (2011)",
+                       settings=reinforce.settings.changed(explore=SWEEP_EXPLORE))
+    return baseline(REGISTRY[f"map_{task}"], "REINFORCE with Thomas (2011)", 1.0, SWEEP_EXPLORE)
 
 
 def map_sensitivity(task: str) -> list:
@@ -621,8 +634,7 @@ def map_sensitivity(task: str) -> list:
             scale_sweep(baseline(entry, "Backprop", 1.0), f"sens_{task}_backprop_layered",
                         centred_grid(centre["Backprop"])),
             scale_sweep(baseline(entry, "REINFORCE", 1.0), f"sens_{task}_reinforce", centred_grid(centre["REINFORCE"])),
-            scale_sweep(baseline(entry, "REINFORCE with Thomas (2011)", 1.0, SWEEP_EXPLORE), f"sens_{task}_thomas",
-                        centred_grid(centre["REINFORCE with Thomas (2011)"])),
+            scale_sweep(thomas_base(task), f"sens_{task}_thomas", centred_grid(centre["REINFORCE with Thomas (2011)"])),
             scale_sweep(entry, f"sens_{task}_map", centred_grid(1.0))]
 
 
@@ -653,12 +665,10 @@ def single_step_sensitivity() -> list:
     REINFORCE, REINFORCE with Thomas (2011) at exploring probability 0.5 and the MAP Propagation
     learners."""
     reinforce = REGISTRY["reinforce_multiplexer"]
-    thomas = replace(reinforce, method="REINFORCE with Thomas (2011)",
-                     settings=reinforce.settings.changed(explore=SWEEP_EXPLORE))
     return [backprop_actor_sweep(REGISTRY["map_multiplexer"], REGISTRY["backprop_multiplexer"],
                                  "sens_multiplexer_backprop"),
             scale_sweep(reinforce, "sens_multiplexer_reinforce", centred_grid(1.0)),
-            scale_sweep(thomas, "sens_multiplexer_thomas", centred_grid(1.0)),
+            scale_sweep(thomas_base("multiplexer"), "sens_multiplexer_thomas", centred_grid(1.0)),
             scale_sweep(REGISTRY["map_multiplexer"], "sens_multiplexer_map", centred_grid(1.0)),
             backprop_actor_sweep(REGISTRY["backprop_regression"], REGISTRY["backprop_regression"],
                                  "sens_regression_backprop"),
@@ -688,9 +698,9 @@ REGISTRY.update({e.name: e for e in (
 
 # stage 2 for REINFORCE with Thomas (2011): the rate factor stage 1 chose on each task (checked likewise),
 # with the exploring probability swept on EXPLORE_GRID
-THOMAS_FACTORS = {"cartpole": 0.646}
+THOMAS_FACTORS = {"cartpole": 0.646, "multiplexer": 0.1}
 REGISTRY.update({e.name: e for e in (
-    thomas_explore_sweep(REGISTRY[f"map_{task}"], factor, f"sens_{task}_thomas_explore")
+    thomas_explore_sweep(thomas_base(task), factor, f"sens_{task}_thomas_explore")
     for task, factor in THOMAS_FACTORS.items())})
 
 
@@ -785,29 +795,33 @@ def sweep_summary_rows(paper: str, load) -> list:
     """One row per stored sweep family of ``paper`` (a sweep and its extensions): its best setting,
     the best average return with its standard error, whether the best sits at an end of the grid
     (then the grid must go on), and the paper's reported cell for that method and task where it
-    has one (mean, std over 10 runs). ``load(name)`` returns a stored result's returns or None."""
+    has one (mean, std over 10 runs) with the level 2 of its std below its mean (Table 1 counts a
+    cell beyond that level as off the paper's). ``load(name)`` returns stored returns or None."""
     reported = REPORTED if paper == "chung2021map" else REPORTED_WM
     rows = []
     for (_, method, axis), family in sweep_families(paper, load).items():
         best = max(family["rows"], key=lambda row: row["average return"])
-        cell = reported.get((method, REGISTRY[family["experiments"][0]].task))
-        rows.append({"experiment": " + ".join(family["experiments"]), "varied": axis, "best": best[axis],
+        first, *extensions = family["experiments"]
+        cell = reported.get((method, REGISTRY[first].task))
+        rows.append({"experiment": " + ".join([first] + [e[len(first):] for e in extensions]),
+                     "varied": axis, "best": best[axis],
                      "at an end": best[axis] in (family["rows"][0][axis], family["rows"][-1][axis]),
                      "average return": best["average return"], "standard error": best["standard error"],
-                     "paper": "" if cell is None else f"{cell[0]:.2f} ({cell[1]:.2f})"})
+                     "paper": "" if cell is None else f"{cell[0]:.2f} ({cell[1]:.2f})",
+                     "paper - 2 std": float("nan") if cell is None else round(cell[0] - 2 * cell[1], 2)})
     return rows
 
 
 def protocol_rows(paper: str) -> list:
     """The tuning protocol of ``paper``'s comparison, one row per sweep, read from the registry:
-    the method and task, what it varies over which values, seeds per value, episodes per run."""
+    the method, what it varies over which values, the seeds per value and the episodes per run."""
     rows = []
     for e in REGISTRY.values():
         sweep = e.settings.sweep
         if e.paper != paper or not sweep:
             continue
         values = sweep["values"]
-        rows.append({"experiment": e.name, "method": e.method, "task": short_name(e.task), "varied": sweep["axis"],
+        rows.append({"experiment": e.name, "method": e.method, "varied": sweep["axis"],  # the name says the task
                      "values": f"{min(values):g} to {max(values):g} ({len(values)})",
-                     "seeds per value": sweep["seeds_per_value"], "episodes per run": e.episodes})
+                     "seeds": sweep["seeds_per_value"], "episodes": e.episodes})  # per value; per run
     return rows

@@ -117,7 +117,8 @@ def single_step_task(task: str, s: SingleStepSettings):
 
 
 def _single_step_group(exp, runs, seed, episodes, on_episode, compiled, per_run=None):
-    """Train one group of a single-step experiment (nothing to compile); ``per_run`` holds a sweep's per-run rates."""
+    """Train one group of a single-step experiment (nothing to compile); ``per_run`` holds a sweep's per-run
+    rates or exploring probabilities."""
     s = exp.settings
     task, out = single_step_task(exp.task, s)
     if s.units == "bernoulli":
@@ -126,9 +127,10 @@ def _single_step_group(exp, runs, seed, episodes, on_episode, compiled, per_run=
         hidden = [Normal(s.activation, var) for var in s.hidden_var]
     width = 1 if isinstance(out, Bernoulli) else task.n_actions
     net = init_network([task.n_inputs, *s.hidden, width], hidden + [out], runs, seed=seed, bias_range=s.bias_range)
-    lrs = list(np.array(per_run["lr"]).T) if per_run and "lr" in per_run else s.lr  # per layer: a rate or one per run
-    rewards = train_single_step(net, task, s.learner, episodes, s.batch_size, lrs, seed=seed + 1,
-                                on_episode=on_episode, settle_steps=s.settle_steps, explore=s.explore)
+    per_run = per_run or {}
+    lrs = list(np.array(per_run["lr"]).T) if "lr" in per_run else s.lr  # per layer: a rate or one per run
+    rewards = train_single_step(net, task, s.learner, episodes, s.batch_size, lrs, seed=seed + 1, on_episode=on_episode,
+                                settle_steps=s.settle_steps, explore=per_run.get("explore", s.explore))
     return {"returns": rewards.numpy()}
 
 

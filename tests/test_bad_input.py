@@ -291,6 +291,8 @@ API = [  # (call, expected message)
      "settle_steps must be an integer at least 0, got -1"),
     (lambda: train_single_step(net(), Multiplexer(1), "reinforce", 2, 4, [1e-3] * 2, explore=0),
      "explore must be a finite number in \\(0, 1\\], got 0"),
+    (lambda: train_single_step(net(), Multiplexer(1), "reinforce", 2, 4, [1e-3] * 2, explore=[0.5, 0.5, 0.5]),
+     "explore \\(probability that a hidden unit explores\\) must lie in \\(0, 1\\], as a number or one per run"),
     (lambda: train_single_step(net(), Multiplexer(1), "backprop", 2, 4, [1e-3] * 2, explore=0.5),
      "explore must be 1 with learner 'backprop' \\(only 'reinforce' explores partly\\), got 0.5"),
     (lambda: config(gamma=1.5), "gamma must be a finite number in \\[0, 1\\], got 1.5"),

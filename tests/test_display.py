@@ -38,3 +38,16 @@ def test_source_is_one_highlighted_python_block_of_the_whole_function():
 def test_source_rejects_what_has_no_source():
     with pytest.raises(ValueError, match="objects"):
         display.source(42)
+
+
+def test_sweep_summary_puts_each_best_setting_and_its_error_in_one_narrow_row():
+    rows = [{"experiment": "sens_acrobot_backprop_actor + _more", "varied": "actor rate", "best": 1e-4,
+             "at an end": False, "average return": -327.1234, "standard error": 82.81, "paper": "-106.29 (15.00)",
+             "paper - 2 std": -136.29},
+            {"experiment": "sens_multiplexer_thomas", "varied": "rate factor", "best": 0.1, "at an end": True,
+             "average return": 0.12237, "standard error": 0.00321, "paper": "", "paper - 2 std": float("nan")}]
+    frame = display.sweep_summary(rows)
+    assert list(frame.index) == ["sens_acrobot_backprop_actor + _more", "sens_multiplexer_thomas"]
+    assert frame.loc["sens_acrobot_backprop_actor + _more"].tolist() == \
+        ["actor rate 0.0001", "no", "-327 (83)", "-106.29 (15.00)", "-136.3"]
+    assert frame.loc["sens_multiplexer_thomas"].tolist() == ["rate factor 0.1", "yes", "0.122 (0.0032)", "", ""]

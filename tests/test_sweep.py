@@ -59,14 +59,19 @@ def test_a_sweep_run_equals_the_run_of_its_setting_alone(case):
     assert not np.array_equal(swept, first)
 
 
-def test_single_step_sweep_rows_equal_their_settings_alone():
+SINGLE_STEP_CASES = {"rates": [{"lr": [4e-2, 4e-2, 4e-2]}, {"lr": [1e-3, 1e-2, 1e-1]}],
+                     "exploring probability (Thomas 2011)": [{"explore": 0.25}, {"explore": 0.75}]}
+
+
+@pytest.mark.parametrize("case", SINGLE_STEP_CASES)
+def test_single_step_sweep_rows_equal_their_settings_alone(case):
     base = Experiment(name="tiny_mux", paper="test", figure="test", task="multiplexer-37", method="test",
                       episodes=15, runs=4, group=4, seed=3,
                       settings=SingleStepSettings(hidden=[8, 4], activation="softplus", hidden_var=[0.3, 1.0],
-                                                  temperature=1.0, lr=[4e-2, 4e-5, 4e-6], batch_size=8,
-                                                  learner="reinforce"))
-    settings = [{"lr": [4e-2, 4e-2, 4e-2]}, {"lr": [1e-3, 1e-2, 1e-1]}]
-    sweep = sweep_experiment(base, "tiny_mux_sweep", "rates", [1, 2], settings, 2, seed=3, group=4)
+                                                  temperature=1.0, lr=[4e-2, 4e-2, 4e-2], batch_size=8,
+                                                  learner="reinforce", explore=0.5))
+    settings = SINGLE_STEP_CASES[case]
+    sweep = sweep_experiment(base, "tiny_mux_sweep", case, [1, 2], settings, 2, seed=3, group=4)
     swept = run_group(sweep, 0, 4)["returns"]
     for s, setting in enumerate(settings):
         alone = run_group(at(base, setting), 0, 4)["returns"]
@@ -130,11 +135,11 @@ def test_protocol_rows_list_every_sweep_of_a_paper_from_the_registry():
     assert [r["experiment"] for r in rows] == [e.name for e in sweeps] and len(rows) >= 16
     for r in rows:
         values = REGISTRY[r["experiment"]].settings.sweep["values"]
-        assert r["seeds per value"] >= 3 and REGISTRY[r["experiment"]].runs == len(values) * r["seeds per value"]
+        assert r["seeds"] >= 3 and REGISTRY[r["experiment"]].runs == len(values) * r["seeds"]
         assert len(values) == 7 or r["experiment"].endswith("_more")  # an extension adds values beyond an end
     backprop = next(r for r in rows if r["experiment"] == "sens_cartpole_backprop_actor")
-    assert backprop["values"] == "0.0001 to 0.01 (7)" and backprop["episodes per run"] == 1000
-    assert backprop["task"] == "cartpole"
+    assert backprop["values"] == "0.0001 to 0.01 (7)" and backprop["episodes"] == 1000
+    assert "task" not in backprop  # the experiment's name says it, and the table fits the page
 
 
 def test_sensitivity_panel_draws_the_curve_and_marks_the_settings():
@@ -212,7 +217,7 @@ def test_sweep_summary_gives_each_stored_sweeps_best_and_the_papers_cell():
     (row,) = experiments.sweep_summary_rows("chung2021map", load)
     assert row["experiment"] == "sens_cartpole_backprop_actor" and row["best"] == experiments.RATE_GRID[0]
     assert row["at an end"] and row["average return"] == -1.0 and np.isclose(row["standard error"], 1 / np.sqrt(3))
-    assert row["paper"] == "458.96 (9.44)"
+    assert row["paper"] == "458.96 (9.44)" and row["paper - 2 std"] == 440.08
     assert experiments.sweep_summary_rows("chung2022weightmax", load) == []
 
 
@@ -240,6 +245,7 @@ def test_a_sweep_family_joins_a_sweep_and_its_extension():
     assert family["experiments"] == ["sens_acrobot_backprop_actor", "sens_acrobot_backprop_actor_more"]
     assert [r["actor rate"] for r in family["rows"]] == [1e-5, 2.15e-5, 4.64e-5, *experiments.RATE_GRID]
     (row,) = experiments.sweep_summary_rows("chung2021map", load)
+    assert row["experiment"] == "sens_acrobot_backprop_actor + _more"
     assert row["best"] == 1e-5 and row["at an end"] and row["average return"] == 0.0
 
 
