@@ -690,7 +690,7 @@ REGISTRY.update({e.name: e for e in (extended_sweep(REGISTRY[name], f"{name}_mor
 
 # stage 2 for backprop: the actor's rate that stage 1 chose on each task (tests/test_provenance.py checks each
 # against its stored sweep), with the critic's rate swept on RATE_GRID
-BACKPROP_ACTOR_RATES = {"cartpole": 1e-3}
+BACKPROP_ACTOR_RATES = {"cartpole": 1e-3, "acrobot": 1e-4}
 REGISTRY.update({e.name: e for e in (
     backprop_critic_sweep(REGISTRY[f"map_{task}"], baseline(REGISTRY[f"map_{task}"], "Backprop", 1.0),
                           f"sens_{task}_backprop_critic", rate)
@@ -702,6 +702,51 @@ THOMAS_FACTORS = {"cartpole": 0.646, "multiplexer": 0.1}
 REGISTRY.update({e.name: e for e in (
     thomas_explore_sweep(thomas_base(task), factor, f"sens_{task}_thomas_explore")
     for task, factor in THOMAS_FACTORS.items())})
+
+
+def chosen_entry(final: Experiment, sweep: Experiment, value) -> Experiment:
+    """The paper-scale entry ``final`` (its name, runs, seed and group kept) with the settings of
+    ``sweep``'s setting at ``value``: the setting the protocol chose."""
+    spec = sweep.settings.sweep
+    if value not in spec["values"]:
+        raise ValueError(f"value must be one of {sweep.name}'s {spec['axis']} values {spec['values']}, got {value!r}")
+    unswept = replace(sweep.settings, sweep=None, named=sweep.settings.named - {"sweep"})
+    return replace(final, settings=unswept.changed(**spec["changes"][spec["values"].index(value)]))
+
+
+# the protocol's choices, each the best setting of the method's last stage on the task (tests/test_provenance.py
+# checks each against its stored sweeps): (paper, method, task) -> (sweep, value); the paper-scale entry of that
+# method and task keeps its name and seeds and takes the chosen setting
+PROTOCOL_CHOICES = {("chung2021map", "REINFORCE", "cartpole"): ("sens_cartpole_reinforce", 0.464)}
+
+
+def final_name(paper: str, method: str, task: str) -> str:
+    """The name of the paper-scale entry of ``method`` on ``task`` (e.g. ``backprop_cartpole``)."""
+    return f"{MAP_TAGS[method]}_{task}" if paper == "chung2021map" else f"wm_{WM_TAGS[method]}_{task}"
+
+
+REGISTRY.update({e.name: e for e in (
+    chosen_entry(REGISTRY[final_name(*key)], REGISTRY[sweep], value)
+    for key, (sweep, value) in PROTOCOL_CHOICES.items())})
+
+
+def baseline_choice_rows(paper: str) -> list:
+    """One row per paper-scale baseline of ``paper``: its entry and what chose its setting, the
+    protocol (a sweep and the value taken) or, until the protocol's sweeps are stored, the first
+    sweep (a factor and Thomas's exploring probability)."""
+    rows = []
+    for (p, method, task), (scale, explore) in BASELINE_CHOICES.items():
+        if p != paper:
+            continue
+        row = {"entry": final_name(p, method, task), "method": method, "task": task}
+        if (p, method, task) in PROTOCOL_CHOICES:
+            sweep, value = PROTOCOL_CHOICES[p, method, task]
+            rows.append(row | {"chosen by": "the protocol",
+                               "setting": f"{sweep}: {REGISTRY[sweep].settings.sweep['axis']} {value:g}"})
+        else:
+            rows.append(row | {"chosen by": "the first sweep",
+                               "setting": f"factor {scale:g}" + (f", p = {explore:g}" if explore < 1 else "")})
+    return rows
 
 
 def sensitivity_rows(exp: Experiment, returns) -> list:

@@ -47,14 +47,20 @@ def test_a_sweep_grid_is_extended_only_past_a_best_end(key):
         base.append(scale)
 
 
-def family_best(name: str) -> float:
-    """The best setting of a stored stage-1 sweep together with its stored extension, if any."""
+def family_rows(name: str) -> list:
+    """The sensitivity rows of a stored sweep together with those of its stored extension, if any."""
     rows = []
     for part in (name, f"{name}_more"):
         if part in experiments.REGISTRY:
             exp = experiments.get(part)
             rows += experiments.sensitivity_rows(exp, store.load_result(part, exp.config_hash())[0]["returns"])
-    return max(rows, key=lambda row: row["average return"])[experiments.get(name).settings.sweep["axis"]]
+    return rows
+
+
+def family_best(name: str) -> float:
+    """The best setting of a stored sweep together with its stored extension, if any."""
+    best = max(family_rows(name), key=lambda row: row["average return"])
+    return best[experiments.get(name).settings.sweep["axis"]]
 
 
 @pytest.mark.parametrize("task", sorted(experiments.BACKPROP_ACTOR_RATES))
@@ -83,3 +89,23 @@ def test_a_sensitivity_grid_goes_on_only_past_a_best_end(name):
     end = values[0] if max(more) < values[0] else values[-1]
     assert min(more) > values[-1] or max(more) < values[0]  # the new values lie beyond one end
     assert experiments.best_setting(sweep, returns) == end
+
+
+LAST_STAGES = {"REINFORCE": ("reinforce",), "STE backprop": ("ste",), "REINFORCE with Thomas (2011)": ("thomas_explore",),
+               "Backprop": ("backprop_critic", "backprop_layered")}  # method -> its sweeps that may set it
+
+
+@pytest.mark.parametrize("key", sorted(experiments.PROTOCOL_CHOICES))
+def test_a_protocol_choice_is_the_best_setting_of_its_methods_last_stage(key):
+    paper, method, task = key
+    sweep, value = experiments.PROTOCOL_CHOICES[key]
+    prefix = "sens" if paper == "chung2021map" else "wmsens"
+    candidates = [f"{prefix}_{task}_{stage}" for stage in LAST_STAGES[method]]
+    assert sweep in candidates and family_best(sweep) == value
+    best = {name: max(row["average return"] for row in family_rows(name)) for name in candidates if name in STORED}
+    assert best[sweep] == max(best.values())  # backprop: the better of its two families
+    spec = experiments.get(sweep).settings.sweep
+    change = spec["changes"][spec["values"].index(value)]
+    final = experiments.get(experiments.final_name(*key))
+    assert final.runs == 10 and final.config()["params"] == \
+        {k: v for k, v in experiments.get(sweep).config()["params"].items() if k != "sweep"} | change

@@ -259,3 +259,31 @@ def test_the_protocols_layer_shaped_backprop_sweep_replaces_the_first_sweeps_cur
     assert sorted(curves) == ["Backprop", "Backprop, layer-shaped rates"]
     layered = curves["Backprop, layer-shaped rates"]
     assert layered["linestyle"] == "--" and np.isclose(layered["rows"][3]["actor rate"], 3e-3)  # factor 0.3 of 1e-2
+
+
+def test_a_chosen_entry_runs_the_sweeps_setting_at_paper_scale():
+    from companion import experiments
+    sweep, final = experiments.get("sens_cartpole_reinforce"), experiments.get("map_cartpole")
+    chosen = experiments.chosen_entry(final, sweep, 0.464)
+    change = sweep.settings.sweep["changes"][sweep.settings.sweep["values"].index(0.464)]
+    assert (chosen.name, chosen.runs, chosen.seed, chosen.group) == (final.name, final.runs, final.seed, final.group)
+    assert chosen.settings.sweep is None and "sweep" not in chosen.config()["params"]
+    assert {key: getattr(chosen.settings, key) for key in change} == change
+    assert chosen.settings.actor_kind == "team" and chosen.settings.settle_steps == 0  # the sweep's, not final's
+    with pytest.raises(ValueError, match="value must be one of sens_cartpole_reinforce's rate factor values"):
+        experiments.chosen_entry(final, sweep, 0.5)
+
+
+def test_baseline_choice_rows_say_what_chose_each_baselines_setting():
+    from companion import experiments
+    rows = {row["entry"]: row for row in experiments.baseline_choice_rows("chung2021map")}
+    assert len(rows) == 12 and all(experiments.get(name).method == row["method"] for name, row in rows.items())
+    for (paper, method, task), (sweep, value) in experiments.PROTOCOL_CHOICES.items():
+        if paper == "chung2021map":
+            row = rows[experiments.final_name(paper, method, task)]
+            axis = experiments.get(sweep).settings.sweep["axis"]
+            assert row["chosen by"] == "the protocol" and row["setting"] == f"{sweep}: {axis} {value:g}"
+    first = [row for row in rows.values() if row["chosen by"] == "the first sweep"]
+    assert len(first) == 12 - sum(key[0] == "chung2021map" for key in experiments.PROTOCOL_CHOICES)
+    if ("chung2021map", "REINFORCE with Thomas (2011)", "acrobot") not in experiments.PROTOCOL_CHOICES:
+        assert rows["thomas_acrobot"]["setting"] == "factor 0.3, p = 0.75"  # the first sweep's second stage
