@@ -717,7 +717,8 @@ def chosen_entry(final: Experiment, sweep: Experiment, value) -> Experiment:
 # the protocol's choices, each the best setting of the method's last stage on the task (tests/test_provenance.py
 # checks each against its stored sweeps): (paper, method, task) -> (sweep, value); the paper-scale entry of that
 # method and task keeps its name and seeds and takes the chosen setting
-PROTOCOL_CHOICES = {("chung2021map", "REINFORCE", "cartpole"): ("sens_cartpole_reinforce", 0.464)}
+PROTOCOL_CHOICES = {("chung2021map", "REINFORCE", "cartpole"): ("sens_cartpole_reinforce", 0.464),
+                    ("chung2021map", "Backprop", "cartpole"): ("sens_cartpole_backprop_layered", 0.3)}
 
 
 def final_name(paper: str, method: str, task: str) -> str:
