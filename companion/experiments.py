@@ -841,8 +841,8 @@ def sweep_summary_rows(paper: str, load) -> list:
     """One row per stored sweep family of ``paper`` (a sweep and its extensions): its best setting,
     the best average return with its standard error, whether the best sits at an end of the grid
     (then the grid must go on), and the paper's reported cell for that method and task where it
-    has one (mean, std over 10 runs) with the level 2 of its std below its mean (Table 1 counts a
-    cell beyond that level as off the paper's). ``load(name)`` returns stored returns or None."""
+    has one (mean, std over 10 runs) with the level 2 of its std below its mean, the least a tuned
+    baseline should reach. ``load(name)`` returns stored returns or None."""
     reported = REPORTED if paper == "chung2021map" else REPORTED_WM
     rows = []
     for (_, method, axis), family in sweep_families(paper, load).items():
@@ -869,5 +869,5 @@ def protocol_rows(paper: str) -> list:
         values = sweep["values"]
         rows.append({"experiment": e.name, "method": e.method, "varied": sweep["axis"],  # the name says the task
                      "values": f"{min(values):g} to {max(values):g} ({len(values)})",
-                     "seeds": sweep["seeds_per_value"], "episodes": e.episodes})  # per value; per run
+                     "seeds": sweep["seeds_per_value"], "episodes": e.episodes})  # seeds per value, episodes per run
     return rows
