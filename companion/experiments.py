@@ -618,7 +618,7 @@ def thomas_base(task: str) -> Experiment:
     multiplexer, where the paper gives none of its own) and exploring probability 0.5: the base
     of its sweeps."""
     if task == "multiplexer":
-        reinforce = REGISTRY["reinforce_multiplexer"]
+        reinforce = _single_step("reinforce_multiplexer", "REINFORCE", "reinforce")  # the paper's, not a choice
         return replace(reinforce, method="REINFORCE with Thomas (2011)",
                        settings=reinforce.settings.changed(explore=SWEEP_EXPLORE))
     return baseline(REGISTRY[f"map_{task}"], "REINFORCE with Thomas (2011)", 1.0, SWEEP_EXPLORE)
@@ -663,19 +663,23 @@ def single_step_sensitivity() -> list:
     """Stage 1 of the protocol on [MAP]'s single-step tasks (Fig 1): backprop's rate on
     ``RATE_GRID`` (every layer), and a factor on the paper's rates for layer-shaped backprop,
     REINFORCE, REINFORCE with Thomas (2011) at exploring probability 0.5 and the MAP Propagation
-    learners."""
-    reinforce = REGISTRY["reinforce_multiplexer"]
-    return [backprop_actor_sweep(REGISTRY["map_multiplexer"], REGISTRY["backprop_multiplexer"],
-                                 "sens_multiplexer_backprop"),
-            scale_sweep(reinforce, "sens_multiplexer_reinforce", centred_grid(1.0)),
+    learners. Every sweep starts from the paper's settings (built here, not read from the registry,
+    whose baseline entries take the protocol's choices)."""
+    mux = {m: _single_step(f"{MAP_TAGS.get(m, 'map')}_multiplexer", m, learner) for m, learner in [
+        ("MAP Propagation", "map_propagation"), ("REINFORCE", "reinforce"), ("Backprop", "backprop")]}
+    regression = {m: _regression(name, m, learner) for name, m, learner in [
+        ("map_rl_regression", "MAP Propagation (RL)", "map_propagation"),
+        ("map_sl_regression", "MAP Propagation (SL)", "map_propagation_sl"),
+        ("backprop_regression", "Backprop", "backprop_sl")]}
+    return [backprop_actor_sweep(mux["MAP Propagation"], mux["Backprop"], "sens_multiplexer_backprop"),
+            scale_sweep(mux["REINFORCE"], "sens_multiplexer_reinforce", centred_grid(1.0)),
             scale_sweep(thomas_base("multiplexer"), "sens_multiplexer_thomas", centred_grid(1.0)),
-            scale_sweep(REGISTRY["map_multiplexer"], "sens_multiplexer_map", centred_grid(1.0)),
-            backprop_actor_sweep(REGISTRY["backprop_regression"], REGISTRY["backprop_regression"],
-                                 "sens_regression_backprop"),
-            scale_sweep(REGISTRY["backprop_multiplexer"], "sens_multiplexer_backprop_layered", centred_grid(1.0)),
-            scale_sweep(REGISTRY["backprop_regression"], "sens_regression_backprop_layered", centred_grid(1.0)),
-            scale_sweep(REGISTRY["map_rl_regression"], "sens_regression_map_rl", centred_grid(1.0)),
-            scale_sweep(REGISTRY["map_sl_regression"], "sens_regression_map_sl", centred_grid(1.0))]
+            scale_sweep(mux["MAP Propagation"], "sens_multiplexer_map", centred_grid(1.0)),
+            backprop_actor_sweep(regression["Backprop"], regression["Backprop"], "sens_regression_backprop"),
+            scale_sweep(mux["Backprop"], "sens_multiplexer_backprop_layered", centred_grid(1.0)),
+            scale_sweep(regression["Backprop"], "sens_regression_backprop_layered", centred_grid(1.0)),
+            scale_sweep(regression["MAP Propagation (RL)"], "sens_regression_map_rl", centred_grid(1.0)),
+            scale_sweep(regression["MAP Propagation (SL)"], "sens_regression_map_sl", centred_grid(1.0))]
 
 
 REGISTRY.update({e.name: e for e in single_step_sensitivity()})
@@ -718,7 +722,12 @@ def chosen_entry(final: Experiment, sweep: Experiment, value) -> Experiment:
 # checks each against its stored sweeps): (paper, method, task) -> (sweep, value); the paper-scale entry of that
 # method and task keeps its name and seeds and takes the chosen setting
 PROTOCOL_CHOICES = {("chung2021map", "REINFORCE", "cartpole"): ("sens_cartpole_reinforce", 0.464),
-                    ("chung2021map", "Backprop", "cartpole"): ("sens_cartpole_backprop_layered", 0.3)}
+                    ("chung2021map", "Backprop", "cartpole"): ("sens_cartpole_backprop_layered", 0.3),
+                    ("chung2021map", "Backprop", "regression"): ("sens_regression_backprop_layered", 4.64)}
+
+# Fig 1's baselines: the first sweep did not tune them (they ran at MAP Propagation's rates) until the protocol
+FIG1_BASELINES = (("chung2021map", "REINFORCE", "multiplexer"), ("chung2021map", "Backprop", "multiplexer"),
+                  ("chung2021map", "Backprop", "regression"))
 
 
 def final_name(paper: str, method: str, task: str) -> str:
@@ -734,9 +743,10 @@ REGISTRY.update({e.name: e for e in (
 def baseline_choice_rows(paper: str) -> list:
     """One row per paper-scale baseline of ``paper``: its entry and what chose its setting, the
     protocol (a sweep and the value taken) or, until the protocol's sweeps are stored, the first
-    sweep (a factor and Thomas's exploring probability)."""
+    sweep (a factor and Thomas's exploring probability) or, on Fig 1's tasks, nothing (the paper's
+    MAP Propagation rates)."""
     rows = []
-    for (p, method, task), (scale, explore) in BASELINE_CHOICES.items():
+    for p, method, task in [*BASELINE_CHOICES, *FIG1_BASELINES]:
         if p != paper:
             continue
         row = {"entry": final_name(p, method, task), "method": method, "task": task}
@@ -744,9 +754,12 @@ def baseline_choice_rows(paper: str) -> list:
             sweep, value = PROTOCOL_CHOICES[p, method, task]
             rows.append(row | {"chosen by": "the protocol",
                                "setting": f"{sweep}: {REGISTRY[sweep].settings.sweep['axis']} {value:g}"})
-        else:
+        elif (p, method, task) in BASELINE_CHOICES:
+            scale, explore = BASELINE_CHOICES[p, method, task]
             rows.append(row | {"chosen by": "the first sweep",
                                "setting": f"factor {scale:g}" + (f", p = {explore:g}" if explore < 1 else "")})
+        else:
+            rows.append(row | {"chosen by": "not tuned", "setting": "MAP Propagation's rates"})
     return rows
 
 

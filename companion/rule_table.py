@@ -23,10 +23,12 @@ HIDDEN_UNIT_RULES = {
 
 
 def summary(function) -> str:
-    """``module.name: first sentence of the docstring``."""
+    """``name (module): first paragraph of the docstring``, its double-backtick code marks dropped (a
+    table cell shows no reST), e.g. ``settle (rules.map_prop): ...``: the name first, so that a narrow
+    column breaks between the two."""
     doc = inspect.getdoc(function) or ""
-    first = doc.split("\n\n")[0].replace("\n", " ")
-    return f"{function.__module__.removeprefix('companion.')}.{function.__name__}: {first}"
+    first = doc.split("\n\n")[0].replace("\n", " ").replace("``", "")
+    return f"{function.__name__} ({function.__module__.removeprefix('companion.')}): {first}"
 
 
 def hidden_unit_rule_rows() -> list:

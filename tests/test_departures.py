@@ -1,4 +1,5 @@
 import json
+import re
 from dataclasses import replace
 
 import torch
@@ -43,3 +44,12 @@ def test_stored_versions_gathers_every_result(tmp_path):
     for name, version in [("x", "1.0"), ("y", "1.1"), ("z", "1.0")]:
         (tmp_path / f"{name}.json").write_text(json.dumps({"versions": {"gymnasium": version, "numpy": "2"}}))
     assert departures.stored_versions(tmp_path) == {"gymnasium": ["1.0", "1.1"], "numpy": ["2"]}
+
+
+def test_the_baselines_row_counts_what_chose_every_baseline():
+    text = departures.baselines_tuned()
+    protocol, first, untuned = (int(n) for n in re.findall(r"(\d+) (?:by|of)", text))
+    assert protocol == len(experiments.PROTOCOL_CHOICES)
+    assert protocol + first + untuned == len(experiments.BASELINE_CHOICES) + len(experiments.FIG1_BASELINES)
+    row = next(r for r in departures.departure_rows() if r["setting"] == "baselines' learning rates")
+    assert row["ours"] == text

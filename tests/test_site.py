@@ -1,4 +1,5 @@
 """The site as a reader gets it: build the book (warnings are errors) and check the HTML."""
+import json
 import re
 import subprocess
 import sys
@@ -176,3 +177,83 @@ def test_no_table_cell_is_cut(site):
     cut = {name: len(re.findall(r"\.\.\.</td>", (html / f"{name}.html").read_text(encoding="utf-8")))
            for name in toc_files()}
     assert not any(cut.values()), cut
+
+
+class DataFrameTables(HTMLParser):
+    """The text of every cell of the pandas tables (``table.dataframe``) of a page: one list of columns
+    per table, each column the cells' texts (a cell spanning rows counts in its first row only)."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self._table, self._cell, self._spans, self._column = [], None, None, {}, 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table" and "dataframe" in (attrs.get("class") or "").split():
+            self._table, self._spans = {}, {}
+            self.tables.append(self._table)
+        elif self._table is not None and tag == "tr":
+            self._column = 0
+        elif self._table is not None and tag in ("td", "th"):
+            while self._spans.get(self._column, 0) > 0:  # a cell above spans this row here
+                self._spans[self._column] -= 1
+                self._column += 1
+            self._spans[self._column] = int(attrs.get("rowspan") or 1) - 1
+            self._cell = self._table.setdefault(self._column, [])
+            self._cell.append("")
+            self._column += 1
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._table = None
+        elif tag in ("td", "th"):
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell[-1] += data
+
+
+COLUMN_PX = 740  # the width of the article's column, as Chromium lays out a page in a 1280-px window
+
+
+def narrowest_width(columns) -> float:
+    """A table's narrowest width in px, estimated as a browser lays it out: every column as wide as its
+    longest word, at 7.7 px a character in the tables' 0.85-em font, plus 17 px of padding and border.
+    Calibrated on the 73 tables of the built pages against Chromium's min-content widths (DejaVu Sans):
+    within 21 px (one std), at most 40 px under."""
+    return sum(7.7 * max((len(word) for cell in cells for word in cell.split()), default=0) + 17
+               for cells in columns.values())
+
+
+def test_narrowest_width_grows_with_a_columns_longest_word():
+    narrow, wide = DataFrameTables(), DataFrameTables()
+    narrow.feed('<table class="dataframe"><tr><th>a b</th><td>1</td></tr></table>')
+    wide.feed('<table class="dataframe"><tr><th rowspan="2">a</th><td>1</td></tr><tr><td>sens_cartpole_backprop</td></tr></table>')
+    assert narrowest_width(narrow.tables[0]) == 2 * (7.7 + 17)
+    assert narrowest_width(wide.tables[0]) == 7.7 + 17 + 7.7 * len("sens_cartpole_backprop") + 17
+
+
+def test_every_table_fits_the_column(site):
+    """No table of results needs sideways scrolling: each fits the column once its cells wrap at spaces."""
+    html, _ = site
+    wide = []
+    for name in toc_files():
+        tables = DataFrameTables()
+        tables.feed((html / f"{name}.html").read_text(encoding="utf-8"))
+        wide += [f"{name}, table {k + 1}: about {narrowest_width(t):.0f} px, starting "
+                 f"{' | '.join(cells[0].strip() for cells in list(t.values())[:4])!r}"
+                 for k, t in enumerate(tables.tables) if narrowest_width(t) > COLUMN_PX]
+    assert not wide, "\n".join(wide)
+
+
+def test_no_cell_shows_its_printed_output_in_pieces():
+    """The site keeps a cell's outputs in order (``nb_merge_streams`` off, so prints between tables stay
+    between them); a print split into two stored outputs would show as two boxes."""
+    split = []
+    for notebook in sorted((ROOT / "book").glob("*.ipynb")):
+        for k, cell in enumerate(json.loads(notebook.read_text())["cells"]):
+            outputs = cell.get("outputs", [])
+            split += [f"{notebook.name}, cell {k}" for a, b in zip(outputs, outputs[1:])
+                      if a["output_type"] == b["output_type"] == "stream" and a["name"] == b["name"]]
+    assert not split, split

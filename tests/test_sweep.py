@@ -277,13 +277,16 @@ def test_a_chosen_entry_runs_the_sweeps_setting_at_paper_scale():
 def test_baseline_choice_rows_say_what_chose_each_baselines_setting():
     from companion import experiments
     rows = {row["entry"]: row for row in experiments.baseline_choice_rows("chung2021map")}
-    assert len(rows) == 12 and all(experiments.get(name).method == row["method"] for name, row in rows.items())
+    assert len(rows) == 12 + 3 and all(experiments.get(name).method == row["method"] for name, row in rows.items())
     for (paper, method, task), (sweep, value) in experiments.PROTOCOL_CHOICES.items():
         if paper == "chung2021map":
             row = rows[experiments.final_name(paper, method, task)]
             axis = experiments.get(sweep).settings.sweep["axis"]
             assert row["chosen by"] == "the protocol" and row["setting"] == f"{sweep}: {axis} {value:g}"
+    chosen = set(experiments.PROTOCOL_CHOICES)
     first = [row for row in rows.values() if row["chosen by"] == "the first sweep"]
-    assert len(first) == 12 - sum(key[0] == "chung2021map" for key in experiments.PROTOCOL_CHOICES)
+    assert len(first) == len([k for k in experiments.BASELINE_CHOICES if k[0] == "chung2021map" and k not in chosen])
+    untuned = [row["entry"] for row in rows.values() if row["chosen by"] == "not tuned"]
+    assert untuned == [experiments.final_name(*key) for key in experiments.FIG1_BASELINES if key not in chosen]
     if ("chung2021map", "REINFORCE with Thomas (2011)", "acrobot") not in experiments.PROTOCOL_CHOICES:
         assert rows["thomas_acrobot"]["setting"] == "factor 0.3, p = 0.75"  # the first sweep's second stage
