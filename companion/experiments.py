@@ -723,11 +723,17 @@ def chosen_entry(final: Experiment, sweep: Experiment, value) -> Experiment:
 # method and task keeps its name and seeds and takes the chosen setting
 PROTOCOL_CHOICES = {("chung2021map", "REINFORCE", "cartpole"): ("sens_cartpole_reinforce", 0.464),
                     ("chung2021map", "Backprop", "cartpole"): ("sens_cartpole_backprop_layered", 0.3),
-                    ("chung2021map", "Backprop", "regression"): ("sens_regression_backprop_layered", 4.64)}
+                    ("chung2021map", "Backprop", "regression"): ("sens_regression_backprop_layered", 4.64),
+                    ("chung2021map", "Backprop", "multiplexer"): ("sens_multiplexer_backprop_layered", 1.0),
+                    ("chung2021map", "REINFORCE with Thomas (2011)", "multiplexer"):
+                        ("sens_multiplexer_thomas_explore", 0.375)}
 
 # Fig 1's baselines: the first sweep did not tune them (they ran at MAP Propagation's rates) until the protocol
 FIG1_BASELINES = (("chung2021map", "REINFORCE", "multiplexer"), ("chung2021map", "Backprop", "multiplexer"),
+                  ("chung2021map", "REINFORCE with Thomas (2011)", "multiplexer"),
                   ("chung2021map", "Backprop", "regression"))
+# REINFORCE with Thomas (2011) on the multiplexer: in the paper's Figure 1, it enters ours with the protocol's choice
+REGISTRY["thomas_multiplexer"] = replace(thomas_base("multiplexer"), name="thomas_multiplexer")
 
 
 def final_name(paper: str, method: str, task: str) -> str:
