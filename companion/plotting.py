@@ -103,7 +103,8 @@ def sensitivity_panel(ax, rows: list, axis: str, method: str, chosen=None, paper
 
 def sensitivity_figure(curves: dict):
     """The sensitivity figure of a paper (issue 16): one panel per task, two per row, each method's
-    average return against the actor's first-layer learning rate, from ``experiments.sensitivity_curves``."""
+    average return against the actor's first-layer learning rate, from ``experiments.sensitivity_curves``.
+    A panel whose averages are all negative and span more than two decades gets a symmetric log axis."""
     if not curves:
         raise ValueError("curves must hold at least one task with a stored sweep, got none")
     tasks = sorted(curves)
@@ -113,6 +114,9 @@ def sensitivity_figure(curves: dict):
         for curve in curves[task]:
             sensitivity_panel(ax, curve["rows"], "actor rate", curve["method"], curve["chosen"], curve["paper"],
                               label=curve["label"], linestyle=curve.get("linestyle", "-"))
+        means = np.array([row["average return"] for curve in curves[task] for row in curve["rows"]])
+        if (means < 0).all() and means.min() / means.max() > 100:  # minus an error over decades: the regression
+            ax.set_yscale("symlog", linthresh=10 ** np.floor(np.log10(-means.max())))
         ax.set_title(task)
         ax.set_xlabel("actor learning rate (first layer)")
         ax.set_ylabel("average return")

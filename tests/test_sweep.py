@@ -207,6 +207,23 @@ def test_sensitivity_figure_has_a_panel_per_task_and_one_legend():
     plt.close(fig)
 
 
+def test_sensitivity_figure_draws_errors_over_decades_on_a_symmetric_log_axis():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from companion.plotting import sensitivity_figure
+
+    def curve(means):
+        rows = [{"actor rate": r, "average return": m, "standard error": 0.0} for r, m in zip((1e-3, 1e-2), means)]
+        return {"method": "Backprop", "label": "Backprop", "rows": rows, "chosen": None, "paper": None}
+    fig = sensitivity_figure({"regression": [curve((-0.085, -4853.0))], "acrobot": [curve((-500.0, -97.0))]})
+    scales = {ax.get_title(): ax.get_yscale() for ax in fig.axes}
+    assert scales == {"acrobot": "linear", "regression": "symlog"}
+    assert fig.axes[1].yaxis.get_transform().linthresh == 0.01  # the best average's decade
+    plt.close(fig)
+
+
 def test_sweep_summary_gives_each_stored_sweeps_best_and_the_papers_cell():
     from companion import experiments
 
