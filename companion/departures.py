@@ -138,7 +138,7 @@ SETTINGS = [
             "not run"),
     Setting("baselines' learning rates", "every baseline of both papers", "not published",
             "[MAP] App. D, [WM]: 'manual tuning'", "not published",
-            lambda: baselines_tuned(),
+            baselines_tuned,
             "one documented protocol for every method", "chapters 4 and 6: the stored sweeps"),
     Setting("REINFORCE with Thomas (2011)", "thomas_*", "exploration of units randomly disabled",
             "[MAP] section 4", "",

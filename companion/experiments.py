@@ -285,6 +285,16 @@ def wm_sweep(wm_entry: Experiment) -> list:
             for method in WM_TAGS for s, name in sweep_grid("chung2022weightmax", task, method).items()]
 
 
+# Fig 1 at the paper's settings (Table 2 of [MAP]): its entries as first registered, and the start of every
+# single-step sweep (the baselines' registry entries later take the protocol's choices)
+FIG1_PAPER = {e.name: e for e in [
+    _single_step("map_multiplexer", "MAP Propagation", "map_propagation"),
+    _single_step("reinforce_multiplexer", "REINFORCE", "reinforce"),
+    _single_step("backprop_multiplexer", "Backprop", "backprop"),
+    _regression("map_rl_regression", "MAP Propagation (RL)", "map_propagation"),
+    _regression("map_sl_regression", "MAP Propagation (SL)", "map_propagation_sl"),
+    _regression("backprop_regression", "Backprop", "backprop_sl")]}
+
 # learning rates: [start per layer], [end per layer], steps (0: constant)
 REGISTRY = {e.name: e for e in [
     _map_prop_rl("Acrobot-v1", 500, [0.06, 0.2, 0.2], [0.03, 0.1], ["softmax", 4.0], (0.97, 0.97),
@@ -296,12 +306,7 @@ REGISTRY = {e.name: e for e in [
     _map_prop_rl("MountainCarContinuous-v0", 500, [0.003, 0.01, 0.05], [0.03, 0.1], ["normal", 0.5], (0.97, 0.97),
                  [[1e-2, 1e-5, 1e-6], [1e-2, 1e-5, 1e-6], 0], [[4e-3, 4e-6, 4e-7], [4e-3, 4e-6, 4e-7], 0],
                  reward_clip=5.0, action_map="authors", record_episodes=[0, 49, 99]),  # Fig 5: episodes 1, 50, 100
-    _single_step("map_multiplexer", "MAP Propagation", "map_propagation"),
-    _single_step("reinforce_multiplexer", "REINFORCE", "reinforce"),
-    _single_step("backprop_multiplexer", "Backprop", "backprop"),
-    _regression("map_rl_regression", "MAP Propagation (RL)", "map_propagation"),
-    _regression("map_sl_regression", "MAP Propagation (SL)", "map_propagation_sl"),
-    _regression("backprop_regression", "Backprop", "backprop_sl"),
+    *FIG1_PAPER.values(),
     *_weight_max_rl("CartPole-v1", 1000, [[2e-2, 2e-4, 2e-5], [2e-4, 2e-6, 2e-7], 50_000],
                     [[4e-2, 4e-5, 4e-6], [4e-3, 4e-5, 4e-6], 50_000], 0.8, 0.8),
     *_weight_max_rl("Acrobot-v1", 1000, [[1e-1, 1e-3, 1e-4], [1e-2, 1e-4, 1e-5], 1_000_000],
@@ -618,7 +623,7 @@ def thomas_base(task: str) -> Experiment:
     multiplexer, where the paper gives none of its own) and exploring probability 0.5: the base
     of its sweeps."""
     if task == "multiplexer":
-        reinforce = _single_step("reinforce_multiplexer", "REINFORCE", "reinforce")  # the paper's, not a choice
+        reinforce = FIG1_PAPER["reinforce_multiplexer"]  # the paper's settings, not the protocol's choice
         return replace(reinforce, method="REINFORCE with Thomas (2011)",
                        settings=reinforce.settings.changed(explore=SWEEP_EXPLORE))
     return baseline(REGISTRY[f"map_{task}"], "REINFORCE with Thomas (2011)", 1.0, SWEEP_EXPLORE)
@@ -663,23 +668,19 @@ def single_step_sensitivity() -> list:
     """Stage 1 of the protocol on [MAP]'s single-step tasks (Fig 1): backprop's rate on
     ``RATE_GRID`` (every layer), and a factor on the paper's rates for layer-shaped backprop,
     REINFORCE, REINFORCE with Thomas (2011) at exploring probability 0.5 and the MAP Propagation
-    learners. Every sweep starts from the paper's settings (built here, not read from the registry,
-    whose baseline entries take the protocol's choices)."""
-    mux = {m: _single_step(f"{MAP_TAGS.get(m, 'map')}_multiplexer", m, learner) for m, learner in [
-        ("MAP Propagation", "map_propagation"), ("REINFORCE", "reinforce"), ("Backprop", "backprop")]}
-    regression = {m: _regression(name, m, learner) for name, m, learner in [
-        ("map_rl_regression", "MAP Propagation (RL)", "map_propagation"),
-        ("map_sl_regression", "MAP Propagation (SL)", "map_propagation_sl"),
-        ("backprop_regression", "Backprop", "backprop_sl")]}
-    return [backprop_actor_sweep(mux["MAP Propagation"], mux["Backprop"], "sens_multiplexer_backprop"),
-            scale_sweep(mux["REINFORCE"], "sens_multiplexer_reinforce", centred_grid(1.0)),
+    learners. Every sweep starts from the paper's settings (``FIG1_PAPER``, not the registry, whose
+    baseline entries take the protocol's choices)."""
+    paper = FIG1_PAPER
+    return [backprop_actor_sweep(paper["map_multiplexer"], paper["backprop_multiplexer"], "sens_multiplexer_backprop"),
+            scale_sweep(paper["reinforce_multiplexer"], "sens_multiplexer_reinforce", centred_grid(1.0)),
             scale_sweep(thomas_base("multiplexer"), "sens_multiplexer_thomas", centred_grid(1.0)),
-            scale_sweep(mux["MAP Propagation"], "sens_multiplexer_map", centred_grid(1.0)),
-            backprop_actor_sweep(regression["Backprop"], regression["Backprop"], "sens_regression_backprop"),
-            scale_sweep(mux["Backprop"], "sens_multiplexer_backprop_layered", centred_grid(1.0)),
-            scale_sweep(regression["Backprop"], "sens_regression_backprop_layered", centred_grid(1.0)),
-            scale_sweep(regression["MAP Propagation (RL)"], "sens_regression_map_rl", centred_grid(1.0)),
-            scale_sweep(regression["MAP Propagation (SL)"], "sens_regression_map_sl", centred_grid(1.0))]
+            scale_sweep(paper["map_multiplexer"], "sens_multiplexer_map", centred_grid(1.0)),
+            backprop_actor_sweep(paper["backprop_regression"], paper["backprop_regression"],
+                                 "sens_regression_backprop"),
+            scale_sweep(paper["backprop_multiplexer"], "sens_multiplexer_backprop_layered", centred_grid(1.0)),
+            scale_sweep(paper["backprop_regression"], "sens_regression_backprop_layered", centred_grid(1.0)),
+            scale_sweep(paper["map_rl_regression"], "sens_regression_map_rl", centred_grid(1.0)),
+            scale_sweep(paper["map_sl_regression"], "sens_regression_map_sl", centred_grid(1.0))]
 
 
 REGISTRY.update({e.name: e for e in single_step_sensitivity()})

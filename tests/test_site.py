@@ -180,8 +180,8 @@ def test_no_table_cell_is_cut(site):
 
 
 class DataFrameTables(HTMLParser):
-    """The text of every cell of the pandas tables (``table.dataframe``) of a page: one list of columns
-    per table, each column the cells' texts (a cell spanning rows counts in its first row only)."""
+    """The text of every cell of the pandas tables (``table.dataframe``) of a page: per table, a dict
+    from column index to that column's cell texts (a cell spanning rows counts in its first row only)."""
 
     def __init__(self):
         super().__init__()

@@ -294,7 +294,8 @@ def test_a_chosen_entry_runs_the_sweeps_setting_at_paper_scale():
 def test_baseline_choice_rows_say_what_chose_each_baselines_setting():
     from companion import experiments
     rows = {row["entry"]: row for row in experiments.baseline_choice_rows("chung2021map")}
-    assert len(rows) == 12 + len(experiments.FIG1_BASELINES) and all(experiments.get(name).method == row["method"] for name, row in rows.items())
+    assert len(rows) == 12 + len(experiments.FIG1_BASELINES)
+    assert all(experiments.get(name).method == row["method"] for name, row in rows.items())
     for (paper, method, task), (sweep, value) in experiments.PROTOCOL_CHOICES.items():
         if paper == "chung2021map":
             row = rows[experiments.final_name(paper, method, task)]
