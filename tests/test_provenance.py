@@ -104,7 +104,8 @@ def test_a_protocol_choice_is_the_best_setting_of_its_methods_last_stage(key):
     stages = SINGLE_STEP_LAST_STAGES if task in ("multiplexer", "regression") else LAST_STAGES
     candidates = [f"{prefix}_{task}_{stage}" for stage in stages[method]]
     assert sweep in candidates and family_best(sweep) == value
-    best = {name: max(row["average return"] for row in family_rows(name)) for name in candidates if name in STORED}
+    assert set(candidates) <= set(STORED)  # every sweep that may set the method is in before the choice
+    best = {name: max(row["average return"] for row in family_rows(name)) for name in candidates}
     assert best[sweep] == max(best.values())  # backprop: the better of its two families
     spec = experiments.get(sweep).settings.sweep
     change = spec["changes"][spec["values"].index(value)]
