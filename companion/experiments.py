@@ -688,6 +688,7 @@ REGISTRY.update({e.name: e for e in single_step_sensitivity()})
 # the grids gone on past an end where their best setting sat there (tests/test_provenance.py checks each):
 # sweep -> the values added beyond that end
 SENSITIVITY_EXTENDED = {"sens_acrobot_backprop_actor": (1e-5, 2.15e-5, 4.64e-5),
+                        "sens_multiplexer_reinforce": (0.01, 0.0215, 0.0464),
                         "sens_multiplexer_thomas": (0.01, 0.0215, 0.0464),
                         "sens_regression_backprop": (0.0215, 0.0464, 0.1)}
 REGISTRY.update({e.name: e for e in (extended_sweep(REGISTRY[name], f"{name}_more", values)
