@@ -64,8 +64,9 @@ def baselines_tuned() -> str:
     rows = [r for paper in ("chung2021map", "chung2022weightmax") for r in baseline_choice_rows(paper)]
     count = {kind: sum(r["chosen by"] == kind for r in rows)
              for kind in ("the protocol", "the first sweep", "not tuned")}
+    untuned = f"; {count['not tuned']} of Fig 1's still at MAP Propagation's rates" if count["not tuned"] else ""
     return (f"chosen by a stored sweep: {count['the protocol']} by the protocol, {count['the first sweep']} by the "
-            f"first sweep; {count['not tuned']} of Fig 1's still at MAP Propagation's rates")
+            f"first sweep{untuned}")
 
 
 def weight_regularisation() -> str:

@@ -570,7 +570,8 @@ RATE_AXES = ("actor rate", "critic rate", "rate factor")  # the axes whose setti
 
 def extended_sweep(sweep: Experiment, name: str, values) -> Experiment:
     """``sweep`` at more ``values`` of its axis (the protocol goes on past a grid's end while its
-    best setting sits there): every rate of its first setting times ``value / first value``."""
+    best setting sits there): the rates its axis moves (every rate, or on a critic-rate axis the
+    critic's alone) of its first setting times ``value / first value``."""
     spec = sweep.settings.sweep
     if spec["axis"] not in RATE_AXES:
         raise ValueError(f"sweep must vary a learning rate ({RATE_AXES}), got {spec['axis']!r} of {sweep.name}")
@@ -580,7 +581,8 @@ def extended_sweep(sweep: Experiment, name: str, values) -> Experiment:
             return [times(rates[0], k), times(rates[1], k), rates[2]]
         return [rounded(k * x) for x in rates]
     first, v0 = spec["changes"][0], spec["values"][0]
-    changes = [{key: times(rates, v / v0) for key, rates in first.items()} for v in values]
+    moved = ("critic_lr",) if spec["axis"] == "critic rate" else tuple(first)
+    changes = [{key: times(rates, v / v0) if key in moved else rates for key, rates in first.items()} for v in values]
     return sweep_experiment(sweep, name, spec["axis"], values, changes, spec["seeds_per_value"], sweep.seed,
                             sweep.figure)
 
@@ -685,15 +687,6 @@ def single_step_sensitivity() -> list:
 
 REGISTRY.update({e.name: e for e in single_step_sensitivity()})
 
-# the grids gone on past an end where their best setting sat there (tests/test_provenance.py checks each):
-# sweep -> the values added beyond that end
-SENSITIVITY_EXTENDED = {"sens_acrobot_backprop_actor": (1e-5, 2.15e-5, 4.64e-5),
-                        "sens_multiplexer_reinforce": (0.01, 0.0215, 0.0464),
-                        "sens_multiplexer_thomas": (0.01, 0.0215, 0.0464),
-                        "sens_regression_backprop": (0.0215, 0.0464, 0.1)}
-REGISTRY.update({e.name: e for e in (extended_sweep(REGISTRY[name], f"{name}_more", values)
-                                     for name, values in SENSITIVITY_EXTENDED.items())})
-
 # stage 2 for backprop: the actor's rate that stage 1 chose on each task (tests/test_provenance.py checks each
 # against its stored sweep), with the critic's rate swept on RATE_GRID
 BACKPROP_ACTOR_RATES = {"cartpole": 1e-3, "acrobot": 1e-4}
@@ -708,6 +701,16 @@ THOMAS_FACTORS = {"cartpole": 0.646, "multiplexer": 0.1}
 REGISTRY.update({e.name: e for e in (
     thomas_explore_sweep(thomas_base(task), factor, f"sens_{task}_thomas_explore")
     for task, factor in THOMAS_FACTORS.items())})
+
+# the grids gone on past an end where their best setting sat there (tests/test_provenance.py checks each):
+# sweep -> the values added beyond that end
+SENSITIVITY_EXTENDED = {"sens_acrobot_backprop_actor": (1e-5, 2.15e-5, 4.64e-5),
+                        "sens_multiplexer_reinforce": (0.01, 0.0215, 0.0464),
+                        "sens_acrobot_backprop_critic": (1e-5, 2.15e-5, 4.64e-5),
+                        "sens_multiplexer_thomas": (0.01, 0.0215, 0.0464),
+                        "sens_regression_backprop": (0.0215, 0.0464, 0.1)}
+REGISTRY.update({e.name: e for e in (extended_sweep(REGISTRY[name], f"{name}_more", values)
+                                     for name, values in SENSITIVITY_EXTENDED.items())})
 
 
 def chosen_entry(final: Experiment, sweep: Experiment, value) -> Experiment:

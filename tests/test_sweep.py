@@ -247,6 +247,8 @@ def test_an_extended_sweep_is_the_sweep_at_more_values():
     assert more.settings.sweep["changes"] == direct and more.runs == 6 and more.seed == sweep.seed
     assert {k: v for k, v in more.config()["params"].items() if k != "sweep"} == \
         {k: v for k, v in sweep.config()["params"].items() if k != "sweep"}
+    critic = experiments.extended_sweep(experiments.get("sens_acrobot_backprop_critic"), "more", (1e-5,))
+    assert critic.settings.sweep["changes"] == [experiments.one_rate_per_network(entry, 1e-4, 1e-5)]  # actor kept
     with pytest.raises(ValueError, match="sweep must vary a learning rate"):
         experiments.extended_sweep(experiments.get("sens_cartpole_thomas_explore"), "more", (0.9,))
 
