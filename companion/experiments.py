@@ -817,7 +817,7 @@ def sweep_families(paper: str, load) -> dict:
             continue
         rates = [actor_rate(c) if "lr" in c or "actor_lr" in c else None for c in sweep["changes"]]
         family = families.setdefault((short_name(e.task), e.method, sweep["axis"]),
-                                     {"experiments": [], "rows": [], "episodes": e.episodes})
+                                     {"experiments": [], "rows": []})
         family["experiments"].append(e.name)
         family["rows"] += [{**row, "actor rate": rate} for row, rate in zip(sensitivity_rows(e, returns), rates)]
     for (_, _, axis), family in families.items():
@@ -830,9 +830,8 @@ def sensitivity_curves(paper: str, load) -> dict:
     learning-rate axis but the critic's, each a dict with ``method``, ``label``, ``rows`` (with the
     setting's ``actor rate``), ``chosen`` (the best setting's actor rate), ``paper`` (the paper's
     own setting, for the method the paper tuned: factor 1) and ``linestyle`` (dashed: backprop
-    with layer-shaped rates). Until the protocol's layer-shaped backprop sweep of a task is stored,
-    the first sweep's entries make that curve (dotted) where they ran the paper's full episodes."""
-    curves, episodes = {}, {}
+    with layer-shaped rates)."""
+    curves = {}
     for (task, method, axis), family in sweep_families(paper, load).items():
         if axis not in ("actor rate", "rate factor"):
             continue
@@ -841,26 +840,9 @@ def sensitivity_curves(paper: str, load) -> dict:
         own = method.startswith(("MAP Propagation", "Weight Max"))
         paper_rate = next((row["actor rate"] for row in rows if row[axis] == 1.0), None) if own else None
         layered = method == "Backprop" and axis == "rate factor"
-        episodes[task] = family["episodes"]
         curves.setdefault(task, []).append(
             {"method": method, "label": "Backprop, layer-shaped rates" if layered else method, "rows": rows,
              "chosen": best, "paper": paper_rate, "linestyle": "--" if layered else "-"})
-    for task, task_curves in curves.items():
-        if any(curve["linestyle"] == "--" for curve in task_curves):
-            continue  # the protocol's layer-shaped sweep is stored: the first sweep's entries are not needed
-        layered = [e for e in REGISTRY.values() if e.paper == paper and e.method == "Backprop"
-                   and e.figure.startswith("baseline sweep") and e.name not in FIRST_SWEEP
-                   and short_name(e.task) == task and e.episodes == episodes[task]]
-        rows = []
-        for e in sorted(layered, key=lambda e: e.settings.lr_scale):
-            if (returns := load(e.name)) is not None:
-                per_run = returns.mean(1)
-                rows.append({"actor rate": actor_rate({"actor_lr": e.settings.actor_lr}),
-                             "average return": float(per_run.mean()),
-                             "standard error": float(per_run.std(ddof=1) / np.sqrt(len(per_run)))})
-        if rows:
-            task_curves.append({"method": "Backprop", "label": "Backprop, layer-shaped rates (first sweep)",
-                                "rows": rows, "chosen": None, "paper": None, "linestyle": ":"})
     return curves
 
 

@@ -180,15 +180,12 @@ def test_sensitivity_curves_put_every_stored_sweep_on_the_actors_rate():
     curves = experiments.sensitivity_curves("chung2021map", load)
     assert list(curves) == ["cartpole"]
     by_label = {c["label"]: c for c in curves["cartpole"]}
-    assert sorted(by_label) == ["Backprop", "Backprop, layer-shaped rates (first sweep)", "MAP Propagation"]
+    assert sorted(by_label) == ["Backprop", "MAP Propagation"]  # the first sweep's entries are evidence, not a curve
     backprop = by_label["Backprop"]
     assert [r["actor rate"] for r in backprop["rows"]] == list(experiments.RATE_GRID)
     assert backprop["chosen"] == 1e-2 and backprop["paper"] is None  # the last setting has the largest returns
     map_prop = by_label["MAP Propagation"]  # its factor times the paper's first-layer rate, 1e-2 at factor 1
     assert map_prop["paper"] == 1e-2 and np.isclose(map_prop["rows"][0]["actor rate"], 1e-3)
-    layered = by_label["Backprop, layer-shaped rates (first sweep)"]["rows"]
-    assert [r["actor rate"] for r in layered] == [3e-3, 1e-2] and layered[0]["average return"] == 1.0
-    assert np.isclose(layered[0]["standard error"], 1 / np.sqrt(3))
 
 
 def test_sensitivity_figure_has_a_panel_per_task_and_one_legend():
@@ -268,7 +265,7 @@ def test_a_sweep_family_joins_a_sweep_and_its_extension():
     assert row["best"] == 1e-5 and row["at an end"] and row["average return"] == 0.0
 
 
-def test_the_protocols_layer_shaped_backprop_sweep_replaces_the_first_sweeps_curve():
+def test_the_protocols_layer_shaped_backprop_sweep_is_the_dashed_curve():
     from companion import experiments
     stored = {"sens_cartpole_backprop_actor", "sens_cartpole_backprop_layered", "sweep_cartpole_backprop_fast_x0.3"}
 
