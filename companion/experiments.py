@@ -733,6 +733,7 @@ PROTOCOL_CHOICES = {("chung2021map", "REINFORCE", "cartpole"): ("sens_cartpole_r
                     ("chung2021map", "REINFORCE with Thomas (2011)", "acrobot"):
                         ("sens_acrobot_thomas_explore", 0.375),
                     ("chung2021map", "REINFORCE", "lunarlander"): ("sens_lunarlander_reinforce", 0.464),
+                    ("chung2021map", "REINFORCE", "mountaincar"): ("sens_mountaincar_reinforce", 0.139),
                     ("chung2021map", "REINFORCE", "multiplexer"): ("sens_multiplexer_reinforce", 0.1),
                     ("chung2021map", "Backprop", "regression"): ("sens_regression_backprop_layered", 4.64),
                     ("chung2021map", "Backprop", "multiplexer"): ("sens_multiplexer_backprop_layered", 1.0),
