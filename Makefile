@@ -1,5 +1,5 @@
 # Every target sets up what it needs: a virtual environment in .venv with the companion and the
-# book/test tools (torch pinned to the 2.13.0 CPU build).
+# book/test tools (torch pinned to 2.13.0; the README says how pip picks its CPU build).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin

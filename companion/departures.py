@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 
 from . import store
-from .experiments import BASELINE_CHOICES, REGISTRY, baseline_choice_rows
+from .experiments import EXPLORE_GRID, REGISTRY, baseline_choice_rows
 from .rules.weight_max import unit_rewards
 from .units import Softmax
 
@@ -144,8 +144,9 @@ SETTINGS = [
     Setting("REINFORCE with Thomas (2011)", "thomas_*", "exploration of units randomly disabled",
             "[MAP] section 4", "",
             lambda: "a unit that does not explore outputs its mean; p = " + ", ".join(
-                sorted({f"{e:g}" for (_, m, _), (_, e) in BASELINE_CHOICES.items() if "Thomas" in m})),
-            "our reading; p chosen by the sweep", "chapter 4: the sweep over p = 0.25, 0.5, 0.75"),
+                sorted({f"{e.settings.explore:g}" for n, e in REGISTRY.items() if n.startswith("thomas_")})),
+            "our reading; p chosen by the sweep",
+            f"chapter 4: the sweeps over p (first 0.25 to 0.75, protocol {EXPLORE_GRID[0]:g} to {EXPLORE_GRID[-1]:g})"),
 ]
 
 

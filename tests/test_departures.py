@@ -55,3 +55,14 @@ def test_the_baselines_row_counts_what_chose_every_baseline():
     assert protocol + first + sum(untuned) == len(experiments.BASELINE_CHOICES) + len(experiments.FIG1_BASELINES)
     row = next(r for r in departures.departure_rows() if r["setting"] == "baselines' learning rates")
     assert row["ours"] == text
+
+
+def test_the_thomas_row_reads_every_entrys_exploring_probability(monkeypatch):
+    row = next(r for r in departures.departure_rows() if r["setting"] == "REINFORCE with Thomas (2011)")
+    stored = {f"{e.settings.explore:g}" for n, e in experiments.REGISTRY.items() if n.startswith("thomas_")}
+    assert row["ours"].endswith("p = " + ", ".join(sorted(stored)))
+    entry = experiments.REGISTRY["thomas_cartpole"]
+    monkeypatch.setitem(experiments.REGISTRY, "thomas_cartpole",
+                        replace(entry, settings=entry.settings.changed(explore=0.625)))
+    row = next(r for r in departures.departure_rows() if r["setting"] == "REINFORCE with Thomas (2011)")
+    assert "0.625" in row["ours"]
