@@ -697,7 +697,8 @@ REGISTRY.update({e.name: e for e in (
 
 # stage 2 for REINFORCE with Thomas (2011): the rate factor stage 1 chose on each task (checked likewise),
 # with the exploring probability swept on EXPLORE_GRID
-THOMAS_FACTORS = {"cartpole": 0.646, "multiplexer": 0.1, "acrobot": 0.3, "mountaincar": 0.139}
+THOMAS_FACTORS = {"cartpole": 0.646, "multiplexer": 0.1, "acrobot": 0.3, "mountaincar": 0.139,
+                  "lunarlander": 0.464}
 REGISTRY.update({e.name: e for e in (
     thomas_explore_sweep(thomas_base(task), factor, f"sens_{task}_thomas_explore")
     for task, factor in THOMAS_FACTORS.items())})
