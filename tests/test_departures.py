@@ -59,8 +59,8 @@ def test_the_baselines_row_counts_what_chose_every_baseline():
 
 def test_the_thomas_row_reads_every_entrys_exploring_probability(monkeypatch):
     row = next(r for r in departures.departure_rows() if r["setting"] == "REINFORCE with Thomas (2011)")
-    stored = {f"{e.settings.explore:g}" for n, e in experiments.REGISTRY.items() if n.startswith("thomas_")}
-    assert row["ours"].endswith("p = " + ", ".join(sorted(stored)))
+    expected = {f"{e.settings.explore:g}" for n, e in experiments.REGISTRY.items() if n.startswith("thomas_")}
+    assert row["ours"].endswith("p = " + ", ".join(sorted(expected)))
     entry = experiments.REGISTRY["thomas_cartpole"]
     monkeypatch.setitem(experiments.REGISTRY, "thomas_cartpole",
                         replace(entry, settings=entry.settings.changed(explore=0.625)))
