@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 
 from . import store
-from .experiments import EXPLORE_GRID, REGISTRY, baseline_choice_rows
+from .experiments import EXPLORE_GRID, REGISTRY, SWEEP_EXPLORE, THOMAS_EXPLORE, baseline_choice_rows
 from .rules.weight_max import unit_rewards
 from .units import Softmax
 
@@ -146,7 +146,8 @@ SETTINGS = [
             lambda: "a unit that does not explore outputs its mean; p = " + ", ".join(
                 sorted({f"{e.settings.explore:g}" for n, e in REGISTRY.items() if n.startswith("thomas_")})),
             "our reading; p chosen by the sweep",
-            f"chapter 4: the sweeps over p (first 0.25 to 0.75, protocol {EXPLORE_GRID[0]:g} to {EXPLORE_GRID[-1]:g})"),
+            f"chapter 4: the sweeps over p (first {min(SWEEP_EXPLORE, *THOMAS_EXPLORE):g} to "
+            f"{max(SWEEP_EXPLORE, *THOMAS_EXPLORE):g}, protocol {EXPLORE_GRID[0]:g} to {EXPLORE_GRID[-1]:g})"),
 ]
 
 
