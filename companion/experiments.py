@@ -689,7 +689,7 @@ REGISTRY.update({e.name: e for e in single_step_sensitivity()})
 
 # stage 2 for backprop: the actor's rate that stage 1 chose on each task (tests/test_provenance.py checks each
 # against its stored sweep), with the critic's rate swept on RATE_GRID
-BACKPROP_ACTOR_RATES = {"cartpole": 1e-3, "acrobot": 1e-4}
+BACKPROP_ACTOR_RATES = {"cartpole": 1e-3, "acrobot": 1e-4, "mountaincar": 1e-3}
 REGISTRY.update({e.name: e for e in (
     backprop_critic_sweep(REGISTRY[f"map_{task}"], baseline(REGISTRY[f"map_{task}"], "Backprop", 1.0),
                           f"sens_{task}_backprop_critic", rate)
