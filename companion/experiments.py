@@ -709,7 +709,8 @@ SENSITIVITY_EXTENDED = {"sens_acrobot_backprop_actor": (1e-5, 2.15e-5, 4.64e-5),
                         "sens_multiplexer_reinforce": (0.01, 0.0215, 0.0464),
                         "sens_acrobot_backprop_critic": (1e-5, 2.15e-5, 4.64e-5),
                         "sens_multiplexer_thomas": (0.01, 0.0215, 0.0464),
-                        "sens_regression_backprop": (0.0215, 0.0464, 0.1)}
+                        "sens_regression_backprop": (0.0215, 0.0464, 0.1),
+                        "sens_mountaincar_backprop_layered": (0.646, 1.39, 3.0)}
 REGISTRY.update({e.name: e for e in (extended_sweep(REGISTRY[name], f"{name}_more", values)
                                      for name, values in SENSITIVITY_EXTENDED.items())})
 
