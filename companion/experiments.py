@@ -744,7 +744,9 @@ PROTOCOL_CHOICES = {("chung2021map", "REINFORCE", "cartpole"): ("sens_cartpole_r
                     ("chung2021map", "REINFORCE with Thomas (2011)", "cartpole"):
                         ("sens_cartpole_thomas_explore", 0.375),
                     ("chung2021map", "REINFORCE with Thomas (2011)", "mountaincar"):
-                        ("sens_mountaincar_thomas_explore", 0.625)}
+                        ("sens_mountaincar_thomas_explore", 0.625),
+                    ("chung2021map", "REINFORCE with Thomas (2011)", "lunarlander"):
+                        ("sens_lunarlander_thomas_explore", 0.75)}
 
 # Fig 1's baselines: the first sweep did not tune them (they ran at MAP Propagation's rates) until the protocol
 FIG1_BASELINES = (("chung2021map", "REINFORCE", "multiplexer"), ("chung2021map", "Backprop", "multiplexer"),
