@@ -746,7 +746,9 @@ PROTOCOL_CHOICES = {("chung2021map", "REINFORCE", "cartpole"): ("sens_cartpole_r
                     ("chung2021map", "REINFORCE with Thomas (2011)", "mountaincar"):
                         ("sens_mountaincar_thomas_explore", 0.625),
                     ("chung2021map", "REINFORCE with Thomas (2011)", "lunarlander"):
-                        ("sens_lunarlander_thomas_explore", 0.75)}
+                        ("sens_lunarlander_thomas_explore", 0.75),
+                    ("chung2022weightmax", "REINFORCE", "acrobot"): ("wmsens_acrobot_reinforce", 6.46),
+                    ("chung2022weightmax", "STE backprop", "acrobot"): ("wmsens_acrobot_ste", 3.0)}
 
 # Fig 1's baselines: the first sweep did not tune them (they ran at MAP Propagation's rates) until the protocol
 FIG1_BASELINES = (("chung2021map", "REINFORCE", "multiplexer"), ("chung2021map", "Backprop", "multiplexer"),
