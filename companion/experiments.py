@@ -747,6 +747,7 @@ PROTOCOL_CHOICES = {("chung2021map", "REINFORCE", "cartpole"): ("sens_cartpole_r
                         ("sens_mountaincar_thomas_explore", 0.625),
                     ("chung2021map", "REINFORCE with Thomas (2011)", "lunarlander"):
                         ("sens_lunarlander_thomas_explore", 0.75),
+                    ("chung2021map", "Backprop", "mountaincar"): ("sens_mountaincar_backprop_layered", 0.3),
                     ("chung2022weightmax", "REINFORCE", "acrobot"): ("wmsens_acrobot_reinforce", 6.46),
                     ("chung2022weightmax", "STE backprop", "acrobot"): ("wmsens_acrobot_ste", 3.0)}
 
