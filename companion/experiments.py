@@ -687,13 +687,26 @@ def single_step_sensitivity() -> list:
 
 REGISTRY.update({e.name: e for e in single_step_sensitivity()})
 
-# stage 2 for backprop: the actor's rate that stage 1 chose on each task (tests/test_provenance.py checks each
+
+def backprop_stage_two(stage_one: str, actor_rate: float) -> Experiment:
+    """Stage 2 of the backprop sweep named ``stage_one`` (``sens_TASK_backprop_actor`` of [MAP] or
+    ``wmsens_TASK_backprop_actor`` of [WM]), at that sweep's chosen ``actor_rate``: the same name
+    with ``critic`` for ``actor``."""
+    prefix, task = stage_one.split("_")[:2]
+    if prefix == "sens":
+        entry = REGISTRY[f"map_{task}"]
+        base = baseline(entry, "Backprop", 1.0)
+    else:
+        entry = REGISTRY[f"wm_{task}"]
+        base = wm_baseline(entry, "Backprop", 1.0)
+    return backprop_critic_sweep(entry, base, stage_one.replace("_actor", "_critic"), actor_rate)
+
+
+# stage 2 for backprop: the actor's rate that each stage-1 sweep chose (tests/test_provenance.py checks each
 # against its stored sweep), with the critic's rate swept on RATE_GRID
-BACKPROP_ACTOR_RATES = {"cartpole": 1e-3, "acrobot": 1e-4, "mountaincar": 1e-3}
-REGISTRY.update({e.name: e for e in (
-    backprop_critic_sweep(REGISTRY[f"map_{task}"], baseline(REGISTRY[f"map_{task}"], "Backprop", 1.0),
-                          f"sens_{task}_backprop_critic", rate)
-    for task, rate in BACKPROP_ACTOR_RATES.items())})
+BACKPROP_ACTOR_RATES = {"sens_cartpole_backprop_actor": 1e-3, "sens_acrobot_backprop_actor": 1e-4,
+                        "sens_mountaincar_backprop_actor": 1e-3}
+REGISTRY.update({e.name: e for e in (backprop_stage_two(name, rate) for name, rate in BACKPROP_ACTOR_RATES.items())})
 
 # stage 2 for REINFORCE with Thomas (2011): the rate factor stage 1 chose on each task (checked likewise),
 # with the exploring probability swept on EXPLORE_GRID

@@ -63,11 +63,12 @@ def family_best(name: str) -> float:
     return best[experiments.get(name).settings.sweep["axis"]]
 
 
-@pytest.mark.parametrize("task", sorted(experiments.BACKPROP_ACTOR_RATES))
-def test_backprop_critic_sweep_sits_at_the_best_actor_rate_of_stage_one(task):
-    assert family_best(f"sens_{task}_backprop_actor") == experiments.BACKPROP_ACTOR_RATES[task]
-    stage2 = experiments.get(f"sens_{task}_backprop_critic")
-    assert {c["actor_lr"][0][0] for c in stage2.settings.sweep["changes"]} == {experiments.BACKPROP_ACTOR_RATES[task]}
+@pytest.mark.parametrize("stage_one", sorted(experiments.BACKPROP_ACTOR_RATES))
+def test_backprop_critic_sweep_sits_at_the_best_actor_rate_of_stage_one(stage_one):
+    rate = experiments.BACKPROP_ACTOR_RATES[stage_one]
+    assert family_best(stage_one) == rate
+    stage2 = experiments.get(stage_one.replace("_actor", "_critic"))
+    assert {c["actor_lr"][0][0] for c in stage2.settings.sweep["changes"]} == {rate}
 
 
 @pytest.mark.parametrize("task", sorted(experiments.THOMAS_FACTORS))
