@@ -765,7 +765,8 @@ PROTOCOL_CHOICES = {("chung2021map", "REINFORCE", "cartpole"): ("sens_cartpole_r
                     ("chung2021map", "Backprop", "mountaincar"): ("sens_mountaincar_backprop_layered", 0.3),
                     ("chung2022weightmax", "REINFORCE", "acrobot"): ("wmsens_acrobot_reinforce", 6.46),
                     ("chung2022weightmax", "STE backprop", "acrobot"): ("wmsens_acrobot_ste", 3.0),
-                    ("chung2022weightmax", "STE backprop", "cartpole"): ("wmsens_cartpole_ste", 0.3)}
+                    ("chung2022weightmax", "STE backprop", "cartpole"): ("wmsens_cartpole_ste", 0.3),
+                    ("chung2022weightmax", "REINFORCE", "cartpole"): ("wmsens_cartpole_reinforce", 21.5)}
 
 # Fig 1's baselines: the first sweep did not tune them (they ran at MAP Propagation's rates) until the protocol
 FIG1_BASELINES = (("chung2021map", "REINFORCE", "multiplexer"), ("chung2021map", "Backprop", "multiplexer"),
