@@ -692,7 +692,9 @@ def backprop_stage_two(stage_one: str, actor_rate: float) -> Experiment:
     """Stage 2 of the backprop sweep named ``stage_one`` (``sens_TASK_backprop_actor`` of [MAP] or
     ``wmsens_TASK_backprop_actor`` of [WM]), at that sweep's chosen ``actor_rate``: the same name
     with ``critic`` for ``actor``."""
-    prefix, task = stage_one.split("_")[:2]
+    prefix, task, rest = (stage_one.split("_", 2) + ["", ""])[:3]
+    if rest != "backprop_actor" or prefix not in ("sens", "wmsens"):
+        raise ValueError(f"stage_one must be sens_TASK_backprop_actor or wmsens_TASK_backprop_actor, got {stage_one!r}")
     if prefix == "sens":
         entry = REGISTRY[f"map_{task}"]
         base = baseline(entry, "Backprop", 1.0)
@@ -823,6 +825,18 @@ def sensitivity_rows(exp: Experiment, returns) -> list:
     for value, runs in zip(sweep["values"], per_run.reshape(-1, k)):
         se = runs.std(ddof=1) / np.sqrt(k) if k > 1 else float("nan")
         rows.append({sweep["axis"]: value, "average return": float(runs.mean()), "standard error": float(se)})
+    return rows
+
+
+def sweep_setting_rows(names, load) -> list:
+    """Every setting of the named sweeps in one table: ``experiment``, the ``varied`` axis, its
+    ``value`` and the setting's ``sensitivity_rows`` measures. ``load(name)`` returns the returns."""
+    rows = []
+    for name in names:
+        exp = get(name)
+        axis = exp.settings.sweep["axis"]
+        rows += [{"experiment": name, "varied": axis, "value": row[axis], "average return": row["average return"],
+                  "standard error": row["standard error"]} for row in sensitivity_rows(exp, load(name))]
     return rows
 
 

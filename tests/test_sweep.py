@@ -128,6 +128,22 @@ def test_sensitivity_rows_average_each_settings_seeds():
         sensitivity_rows(sweep, returns[:4])
 
 
+def test_sweep_setting_rows_put_every_setting_of_each_named_sweep_in_one_table():
+    from companion.experiments import get, sensitivity_rows, sweep_setting_rows
+    names = ["sens_multiplexer_map", "wmsens_cartpole_ste"]
+    fake = {name: np.arange(get(name).runs * 4, dtype=float).reshape(-1, 4) * (i + 1) for i, name in enumerate(names)}
+    rows = sweep_setting_rows(names, fake.get)
+    for name in names:
+        exp, mine = get(name), [r for r in rows if r["experiment"] == name]
+        axis = exp.settings.sweep["axis"]
+        assert [r["value"] for r in mine] == list(exp.settings.sweep["values"])
+        assert {r["varied"] for r in mine} == {axis}
+        expected = sensitivity_rows(exp, fake[name])
+        assert [r["average return"] for r in mine] == [r["average return"] for r in expected]
+        assert [r["standard error"] for r in mine] == [r["standard error"] for r in expected]
+    assert len(rows) == sum(len(get(n).settings.sweep["values"]) for n in names)
+
+
 def test_protocol_rows_list_every_sweep_of_a_paper_from_the_registry():
     from companion.experiments import REGISTRY, protocol_rows
     rows = protocol_rows("chung2021map")
@@ -307,3 +323,10 @@ def test_baseline_choice_rows_say_what_chose_each_baselines_setting():
     assert untuned == [experiments.final_name(*key) for key in experiments.FIG1_BASELINES if key not in chosen]
     if ("chung2021map", "REINFORCE with Thomas (2011)", "acrobot") not in experiments.PROTOCOL_CHOICES:
         assert rows["thomas_acrobot"]["setting"] == "factor 0.3, p = 0.75"  # the first sweep's second stage
+
+
+@pytest.mark.parametrize("name", ["sens_cartpole_map", "thomas_cartpole_backprop_actor", "wmsens_cartpole"])
+def test_backprop_stage_two_refuses_a_name_that_is_not_a_backprop_stage_one(name):
+    from companion.experiments import backprop_stage_two
+    with pytest.raises(ValueError, match=f"stage_one must be sens_TASK_backprop_actor.*got '{name}'"):
+        backprop_stage_two(name, 1e-3)
