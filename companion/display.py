@@ -3,8 +3,8 @@
 Shared by the chapters so that each is written once: ``stored`` / ``stored_returns`` load a
 registry experiment's stored arrays (``None`` while it is not stored), ``table`` turns rows into
 a rounded DataFrame that renders as an HTML table, ``sweep_summary`` the sweeps' best settings
-narrow enough for the page, and ``source`` shows a companion function
-highlighted, as the site shows any other code.
+narrow enough for the page, ``sweep_settings`` every setting of the stored sweeps, and
+``source`` shows a companion function highlighted, as the site shows any other code.
 """
 from __future__ import annotations
 
@@ -64,3 +64,13 @@ def source(*objects) -> Markdown:
         raise ValueError(f"objects must be functions, methods or classes, got {objects!r}")
     code = "\n\n".join(textwrap.dedent(inspect.getsource(o)).rstrip() for o in objects)
     return Markdown(f"```python\n{code}\n```")
+
+
+def sweep_settings(rows) -> pd.DataFrame:
+    """``experiments.sweep_setting_rows`` as a table for the page: one row per setting, the mean and its
+    standard error in one cell to 3 and 2 significant digits (a float column of mixed magnitudes would
+    print every value to the decimals of its smallest)."""
+    return pd.DataFrame([{"experiment": r["experiment"], "value": f"{r['value']:g}", "varied": r["varied"],
+                          "average return (se)": f"{r['average return']:.3g} ({r['standard error']:.2g})"}
+                         for r in rows], columns=["experiment", "value", "varied", "average return (se)"]
+                        ).set_index(["experiment", "value"])

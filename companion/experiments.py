@@ -728,7 +728,8 @@ SENSITIVITY_EXTENDED = {"sens_acrobot_backprop_actor": (1e-5, 2.15e-5, 4.64e-5),
                         "sens_regression_backprop": (0.0215, 0.0464, 0.1),
                         "sens_mountaincar_backprop_layered": (0.646, 1.39, 3.0),
                         "wmsens_cartpole_ste": (0.03, 0.0646, 0.139),
-                        "wmsens_acrobot_backprop_actor": (0.0215, 0.0464, 0.1)}
+                        "wmsens_acrobot_backprop_actor": (0.0215, 0.0464, 0.1),
+                        "wmsens_acrobot_backprop_critic": (0.0215, 0.0464, 0.1)}
 REGISTRY.update({e.name: e for e in (extended_sweep(REGISTRY[name], f"{name}_more", values)
                                      for name, values in SENSITIVITY_EXTENDED.items())})
 
@@ -769,7 +770,9 @@ PROTOCOL_CHOICES = {("chung2021map", "REINFORCE", "cartpole"): ("sens_cartpole_r
                     ("chung2022weightmax", "REINFORCE", "acrobot"): ("wmsens_acrobot_reinforce", 6.46),
                     ("chung2022weightmax", "STE backprop", "acrobot"): ("wmsens_acrobot_ste", 3.0),
                     ("chung2022weightmax", "STE backprop", "cartpole"): ("wmsens_cartpole_ste", 0.3),
-                    ("chung2022weightmax", "REINFORCE", "cartpole"): ("wmsens_cartpole_reinforce", 21.5)}
+                    ("chung2022weightmax", "REINFORCE", "cartpole"): ("wmsens_cartpole_reinforce", 21.5),
+                    ("chung2022weightmax", "Backprop", "cartpole"): ("wmsens_cartpole_backprop_layered", 0.139),
+                    ("chung2022weightmax", "REINFORCE", "multiplexer"): ("wmsens_multiplexer_reinforce", 6.46)}
 
 # Fig 1's baselines: the first sweep did not tune them (they ran at MAP Propagation's rates) until the protocol
 FIG1_BASELINES = (("chung2021map", "REINFORCE", "multiplexer"), ("chung2021map", "Backprop", "multiplexer"),

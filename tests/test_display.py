@@ -51,3 +51,15 @@ def test_sweep_summary_puts_each_best_setting_and_its_error_in_one_narrow_row():
     assert frame.loc["sens_acrobot_backprop_actor + _more"].tolist() == \
         ["actor rate 0.0001", "no", "-327 (83)", "-106.29 (15.00)", "-136.3"]
     assert frame.loc["sens_multiplexer_thomas"].tolist() == ["rate factor 0.1", "yes", "0.122 (0.0032)", "", ""]
+
+
+def test_sweep_settings_print_each_setting_to_its_own_significant_digits():
+    rows = [{"experiment": "wmsens_acrobot_backprop_actor", "varied": "actor rate", "value": 2.15e-4,
+             "average return": -499.83, "standard error": 0.1667},
+            {"experiment": "wmsens_multiplexer_reinforce", "varied": "rate factor", "value": 1000.0,
+             "average return": 0.16123, "standard error": 0.0161}]
+    frame = display.sweep_settings(rows)
+    assert list(frame.index) == [("wmsens_acrobot_backprop_actor", "0.000215"), ("wmsens_multiplexer_reinforce", "1000")]
+    assert frame["average return (se)"].tolist() == ["-500 (0.17)", "0.161 (0.016)"]
+    assert frame["varied"].tolist() == ["actor rate", "rate factor"]
+    assert "0.161 (0.016)" in frame.to_html() and "-500 (0.17)" in frame.to_html()
