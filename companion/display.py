@@ -9,6 +9,7 @@ narrow enough for the page, ``sweep_settings`` every setting of the stored sweep
 from __future__ import annotations
 
 import inspect
+import math
 import textwrap
 
 import pandas as pd
@@ -46,16 +47,39 @@ def table(rows, index=None, digits: int = 3) -> pd.DataFrame:
     return rounded.set_index(index) if index is not None else rounded
 
 
+def significant(x: float, digits: int) -> str:
+    """``x`` to ``digits`` significant digits in plain notation (130, not 1.3e+02)."""
+    if x == 0 or not math.isfinite(x):
+        return f"{x:g}"
+    places = digits - 1 - math.floor(math.log10(abs(x)))
+    return f"{round(x, places):.{max(places, 0)}f}"
+
+
+def mean_and_error(row) -> str:
+    """A row's average return and its standard error in one cell, to 3 and 2 significant digits."""
+    return f"{significant(row['average return'], 3)} ({significant(row['standard error'], 2)})"
+
+
 def sweep_summary(rows) -> pd.DataFrame:
-    """``experiments.sweep_summary_rows`` as a table for the page: the best setting, the mean and its
-    standard error in one cell, each number to 3 significant digits."""
+    """``experiments.sweep_summary_rows`` as a table for the page: the best setting and its
+    ``mean_and_error`` in one cell."""
     return pd.DataFrame([{"experiment": r["experiment"], "best setting": f"{r['varied']} {r['best']:.3g}",
                           "at an end": "yes" if r["at an end"] else "no",
-                          "average return (se)": f"{r['average return']:.3g} ({r['standard error']:.2g})",
+                          "average return (se)": mean_and_error(r),
                           "paper (std)": r["paper"],
                           "paper - 2 std": "" if pd.isna(r["paper - 2 std"]) else f"{r['paper - 2 std']:.1f}"}
                          for r in rows], columns=["experiment", "best setting", "at an end", "average return (se)",
                                                   "paper (std)", "paper - 2 std"]).set_index("experiment")
+
+
+def sweep_settings(rows) -> pd.DataFrame:
+    """``experiments.sweep_setting_rows`` as a table for the page: one row per setting, its
+    ``mean_and_error`` in one cell (a float column of mixed magnitudes would print every value to
+    the decimals of its smallest)."""
+    return pd.DataFrame([{"experiment": r["experiment"], "value": f"{r['value']:g}", "varied": r["varied"],
+                          "average return (se)": mean_and_error(r)}
+                         for r in rows], columns=["experiment", "value", "varied", "average return (se)"]
+                        ).set_index(["experiment", "value"])
 
 
 def source(*objects) -> Markdown:
@@ -65,12 +89,3 @@ def source(*objects) -> Markdown:
     code = "\n\n".join(textwrap.dedent(inspect.getsource(o)).rstrip() for o in objects)
     return Markdown(f"```python\n{code}\n```")
 
-
-def sweep_settings(rows) -> pd.DataFrame:
-    """``experiments.sweep_setting_rows`` as a table for the page: one row per setting, the mean and its
-    standard error in one cell to 3 and 2 significant digits (a float column of mixed magnitudes would
-    print every value to the decimals of its smallest)."""
-    return pd.DataFrame([{"experiment": r["experiment"], "value": f"{r['value']:g}", "varied": r["varied"],
-                          "average return (se)": f"{r['average return']:.3g} ({r['standard error']:.2g})"}
-                         for r in rows], columns=["experiment", "value", "varied", "average return (se)"]
-                        ).set_index(["experiment", "value"])

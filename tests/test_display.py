@@ -63,3 +63,9 @@ def test_sweep_settings_print_each_setting_to_its_own_significant_digits():
     assert frame["average return (se)"].tolist() == ["-500 (0.17)", "0.161 (0.016)"]
     assert frame["varied"].tolist() == ["actor rate", "rate factor"]
     assert "0.161 (0.016)" in frame.to_html() and "-500 (0.17)" in frame.to_html()
+
+
+def test_significant_keeps_plain_notation_at_every_magnitude():
+    assert [display.significant(x, 2) for x in (130.4, 0.66, 0.00064, 14.0)] == ["130", "0.66", "0.00064", "14"]
+    assert [display.significant(x, 3) for x in (-499.83, 1234.5, 0.161234, -93.43)] == ["-500", "1230", "0.161", "-93.4"]
+    assert [display.significant(x, 2) for x in (0.0, float("nan"))] == ["0", "nan"]
