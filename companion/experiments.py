@@ -773,7 +773,9 @@ PROTOCOL_CHOICES = {("chung2021map", "REINFORCE", "cartpole"): ("sens_cartpole_r
                     ("chung2022weightmax", "REINFORCE", "cartpole"): ("wmsens_cartpole_reinforce", 21.5),
                     ("chung2022weightmax", "Backprop", "cartpole"): ("wmsens_cartpole_backprop_layered", 0.139),
                     ("chung2022weightmax", "REINFORCE", "multiplexer"): ("wmsens_multiplexer_reinforce", 6.46),
-                    ("chung2022weightmax", "STE backprop", "multiplexer"): ("wmsens_multiplexer_ste", 4.64)}
+                    ("chung2022weightmax", "STE backprop", "multiplexer"): ("wmsens_multiplexer_ste", 4.64),
+                    ("chung2022weightmax", "Backprop", "acrobot"): ("wmsens_acrobot_backprop_layered", 0.03),
+                    ("chung2022weightmax", "Backprop", "multiplexer"): ("wmsens_multiplexer_backprop_layered", 0.646)}
 
 # Fig 1's baselines: the first sweep did not tune them (they ran at MAP Propagation's rates) until the protocol
 FIG1_BASELINES = (("chung2021map", "REINFORCE", "multiplexer"), ("chung2021map", "Backprop", "multiplexer"),

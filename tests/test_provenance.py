@@ -94,7 +94,9 @@ def test_a_sensitivity_grid_goes_on_only_past_a_best_end(name):
 
 LAST_STAGES = {"REINFORCE": ("reinforce",), "STE backprop": ("ste",), "REINFORCE with Thomas (2011)": ("thomas_explore",),
                "Backprop": ("backprop_critic", "backprop_layered")}  # method -> its sweeps that may set it
-SINGLE_STEP_LAST_STAGES = LAST_STAGES | {"Backprop": ("backprop", "backprop_layered")}  # no critic, no stage 2
+# no critic, no stage 2; the one-rate sweep is sens_TASK_backprop in [MAP], wmsens_TASK_backprop_actor in [WM]
+SINGLE_STEP_LAST_STAGES = {"sens": LAST_STAGES | {"Backprop": ("backprop", "backprop_layered")},
+                           "wmsens": LAST_STAGES | {"Backprop": ("backprop_actor", "backprop_layered")}}
 
 
 @pytest.mark.parametrize("key", sorted(experiments.PROTOCOL_CHOICES))
@@ -102,7 +104,7 @@ def test_a_protocol_choice_is_the_best_setting_of_its_methods_last_stage(key):
     paper, method, task = key
     sweep, value = experiments.PROTOCOL_CHOICES[key]
     prefix = "sens" if paper == "chung2021map" else "wmsens"
-    stages = SINGLE_STEP_LAST_STAGES if task in ("multiplexer", "regression") else LAST_STAGES
+    stages = SINGLE_STEP_LAST_STAGES[prefix] if task in ("multiplexer", "regression") else LAST_STAGES
     candidates = [f"{prefix}_{task}_{stage}" for stage in stages[method]]
     assert sweep in candidates and family_best(sweep) == value
     assert set(candidates) <= set(STORED)  # every sweep that may set the method is in before the choice
