@@ -804,7 +804,7 @@ def baseline_choice_rows(paper: str) -> list:
     for p, method, task in [*BASELINE_CHOICES, *FIG1_BASELINES]:
         if p != paper:
             continue
-        row = {"entry": final_name(p, method, task), "method": method, "task": task}
+        row = {"entry": final_name(p, method, task), "method": method}  # the entry's name says the task
         if (p, method, task) in PROTOCOL_CHOICES:
             sweep, value = PROTOCOL_CHOICES[p, method, task]
             rows.append(row | {"chosen by": "the protocol",
