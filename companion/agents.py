@@ -1,6 +1,7 @@
 """Trainers that put a network, a rule and a task together."""
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass
 from functools import partial
 
@@ -101,6 +102,22 @@ def check_finite(net, reward, t: int) -> None:
     if not finite.all():
         raise FloatingPointError(f"non-finite weights or rewards in run(s) {(~finite).nonzero()[:, 0].tolist()} of the "
                                  f"batch after update {t}")
+
+
+MALLOC_TRIM = getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc's; absent elsewhere
+TRIM_EVERY = 2_000  # environment steps between two calls of return_freed_memory in train_actor_critic
+
+
+def return_freed_memory() -> None:
+    """Hand the pages that the C allocator holds free back to the system (``malloc_trim``; glibc only).
+
+    Before glibc 2.38, a block from ``posix_memalign`` (how PyTorch allocates a tensor) is rarely
+    reused once freed (glibc bug 14581), so a run that makes tensors of a few hundred kilobytes
+    every step keeps taking fresh memory: the Weight Max paper's LunarLander sweeps reached 13 GB
+    in 11 minutes. Handing the freed pages back keeps the memory used flat at no measurable cost.
+    """
+    if MALLOC_TRIM is not None:
+        MALLOC_TRIM(0)
 
 
 PER_RUN_SETTINGS = ("actor_lambda", "critic_lambda", "explore")  # settings a sweep may give one value per run
@@ -236,5 +253,7 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
         fresh = torch.as_tensor(ended)
         obs, mu_prev = torch.as_tensor(next_obs, dtype=DTYPE), mu
         t += 1
+        if t % TRIM_EVERY == 0:
+            return_freed_memory()
     teams.finish()
     return (log.returns, log.states) if record_episodes else log.returns
