@@ -15,7 +15,7 @@ METHOD_COLOURS = {
     "REINFORCE with Thomas (2011)": "#bcbd22",
     "MAP Propagation": "#1f77b4",
     "MAP Propagation (RL)": "#aec7e8",
-    "MAP Propagation (SL)": "#1f77b4",
+    "MAP Propagation (SL)": "#17becf",  # teal: its own curve beside the RL variant and MAP Propagation
     "Weight Max": "#2ca02c",
     "Weight Max with traces": "#98df8a",
     "STE backprop": "#9467bd",

@@ -24,3 +24,13 @@ def test_state_trajectories_draw_one_panel_per_episode_with_the_runs_overlaid():
         state_trajectories({"a": (states[:2], {})}, [1, 50, 100])
     with pytest.raises(ValueError, match="runs must hold at least one run"):
         state_trajectories({}, [1])
+
+
+def test_every_method_of_the_registry_has_a_colour_of_its_own():
+    """A figure may show any methods together (the sensitivity figure shows all of a task's), so no
+    two methods of the registry share a colour."""
+    from companion.experiments import REGISTRY
+    from companion.plotting import colour
+    methods = sorted({e.method for e in REGISTRY.values()})
+    colours = [colour(m) for m in methods]
+    assert len(set(colours)) == len(methods), dict(zip(methods, colours))
