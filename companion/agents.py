@@ -253,7 +253,7 @@ def train_actor_critic(actor, critic, envs, episodes: int, cfg: ActorCriticConfi
         fresh = torch.as_tensor(ended)
         obs, mu_prev = torch.as_tensor(next_obs, dtype=DTYPE), mu
         t += 1
-        if t % TRIM_EVERY == 0:
+        if t % TRIM_EVERY == 0:  # housekeeping, not a step of the algorithm: hand freed memory back
             return_freed_memory()
     teams.finish()
     return (log.returns, log.states) if record_episodes else log.returns
