@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 
 from . import store
-from .experiments import EXPLORE_GRID, REGISTRY, SWEEP_EXPLORE, THOMAS_EXPLORE, baseline_choice_rows
+from .experiments import EXPLORE_GRID, REGISTRY, baseline_choice_rows
 from .rules.weight_max import unit_rewards
 from .units import Softmax
 
@@ -60,13 +60,12 @@ def unit_reward_form() -> str:
 
 
 def baselines_tuned() -> str:
-    """How many baselines of both papers each kind of choice set (``experiments.baseline_choice_rows``)."""
+    """How many baselines of both papers run the protocol's choice (``experiments.baseline_choice_rows``)."""
     rows = [r for paper in ("chung2021map", "chung2022weightmax") for r in baseline_choice_rows(paper)]
-    count = {kind: sum(r["chosen by"] == kind for r in rows)
-             for kind in ("the protocol", "the first sweep", "not tuned")}
-    untuned = f"; {count['not tuned']} of Fig 1's still at MAP Propagation's rates" if count["not tuned"] else ""
-    return (f"chosen by a stored sweep: {count['the protocol']} by the protocol, {count['the first sweep']} by the "
-            f"first sweep{untuned}")
+    chosen = sum(r["chosen by"] == "the protocol" for r in rows)
+    waiting = len(rows) - chosen
+    waiting = f"; {waiting} at their grids' centre until their sweeps are stored" if waiting else ""
+    return f"chosen by the protocol's stored sweeps: {chosen} of {len(rows)}{waiting}"
 
 
 def weight_regularisation() -> str:
@@ -146,8 +145,7 @@ SETTINGS = [
             lambda: "a unit that does not explore outputs its mean; p = " + ", ".join(
                 sorted({f"{e.settings.explore:g}" for n, e in REGISTRY.items() if n.startswith("thomas_")})),
             "our reading; p chosen by the sweep",
-            f"chapter 4: the sweeps over p (first {min(SWEEP_EXPLORE, *THOMAS_EXPLORE):g} to "
-            f"{max(SWEEP_EXPLORE, *THOMAS_EXPLORE):g}, protocol {EXPLORE_GRID[0]:g} to {EXPLORE_GRID[-1]:g})"),
+            f"chapter 4: the protocol's sweeps over p ({EXPLORE_GRID[0]:g} to {EXPLORE_GRID[-1]:g})"),
 ]
 
 

@@ -120,9 +120,9 @@ def baseline(map_entry: Experiment, method: str, scale: float, explore: float = 
              name: str | None = None, figure: str = "Fig 2, Table 1", fast_output: bool = True) -> Experiment:
     """A baseline of Fig 2 on the task of ``map_entry``: same architecture, variances, traces and
     schedules' shape, every learning rate multiplied by ``scale`` (their values were never
-    published: ``scale`` and ``explore`` come from the stored sweep). With ``fast_output`` the
+    published: the protocol's sweeps choose them). With ``fast_output`` the
     output layers of actor and critic learn at their first layer's rate instead of MAP
-    Propagation's much smaller one (the first sweep, kept in the registry, shows why)."""
+    Propagation's much smaller one (``SLOW_OUTPUTS`` shows why)."""
     actor_kind, critic_kind = BASELINES[method]
     rates = {}
     for key in ("actor_lr", "critic_lr"):
@@ -137,64 +137,13 @@ def baseline(map_entry: Experiment, method: str, scale: float, explore: float = 
                       settings=settings, runs=runs, group=min(5, runs))
 
 
-SWEEP_SCALES = {"chung2021map": (0.1, 0.3, 1.0), "chung2022weightmax": (0.3, 1.0, 3.0)}
-# where a method's best scale was at an end of the grid, the grid goes on past it: (paper, task, method) -> extra
-# scales. We stopped while still at an end twice: REINFORCE on CartPole in [WM] at 100x, and every method on
-# MountainCar in [MAP] at 0.03x (there, learning less costs less force; chapter 4 shows why we stop)
-SWEEP_EXTENDED = {
-    ("chung2021map", "cartpole", "REINFORCE"): (3.0,),
-    ("chung2021map", "mountaincar", "REINFORCE"): (0.03,),
-    ("chung2021map", "mountaincar", "REINFORCE with Thomas (2011)"): (0.03,),
-    ("chung2021map", "mountaincar", "Backprop"): (0.03,),
-    ("chung2021map", "lunarlander", "REINFORCE"): (3.0,),
-    ("chung2021map", "lunarlander", "REINFORCE with Thomas (2011)"): (0.03,),
-    ("chung2022weightmax", "acrobot", "REINFORCE"): (10.0,), ("chung2022weightmax", "acrobot", "STE backprop"): (10.0,),
-    ("chung2022weightmax", "acrobot", "Backprop"): (0.1, 0.03, 0.01),
-    ("chung2022weightmax", "cartpole", "REINFORCE"): (10.0, 30.0, 100.0),
-    ("chung2022weightmax", "cartpole", "STE backprop"): (10.0,), ("chung2022weightmax", "cartpole", "Backprop"): (0.1,),
-    ("chung2022weightmax", "multiplexer", "REINFORCE"): (10.0,),
-    ("chung2022weightmax", "multiplexer", "Backprop"): (0.1,),
-    ("chung2022weightmax", "lunarlander", "REINFORCE"): (0.1,),
-    ("chung2022weightmax", "lunarlander", "STE backprop"): (10.0,),
-}
-SWEEP_EXPLORE = 0.5
-SWEEP_EPISODES = {"lunarlander": 300, "mountaincar": 100}  # shorter sweeps where episodes are long
+SWEEP_EXPLORE = 0.5  # Thomas's exploring probability in the protocol's first stage
 
 
-def sweep_grid(paper: str, task: str, method: str) -> dict:
-    """Scale -> name of each entry of ``paper``'s learning-rate sweep for ``method`` on ``task``."""
-    scales = SWEEP_SCALES[paper] + SWEEP_EXTENDED.get((paper, task, method), ())
-    if paper == "chung2021map":
-        return {s: f"sweep_{task}_{MAP_TAGS[method]}_fast_x{s:g}" for s in scales}
-    return {s: f"wmsweep_{task}_{WM_TAGS[method]}_x{s:g}" for s in scales}
-
-
-def sweep(map_entry: Experiment) -> list:
-    """The baselines' sweep on one task: learning rates at 0.1, 0.3 and 1 times MAP Propagation's
-    (output layers at the first layer's rate; and beyond, per ``SWEEP_EXTENDED``), 3 runs per
-    setting, the paper's episodes (fewer on the two long tasks)."""
-    task = short_name(map_entry.task)
-    return [replace(baseline(map_entry, method, s, SWEEP_EXPLORE if "Thomas" in method else 1.0, runs=3, name=name,
-                             figure="baseline sweep (Fig 2)"), episodes=SWEEP_EPISODES.get(task, map_entry.episodes))
-            for method in MAP_TAGS for s, name in sweep_grid("chung2021map", task, method).items()]
-
-
-THOMAS_EXPLORE = (0.25, 0.75)
-
-
-def thomas_sweep(map_entry: Experiment, scale: float) -> list:
-    """The sweep's second stage for REINFORCE with Thomas (2011): at the scale that was best with
-    exploring probability 0.5, the probabilities 0.25 and 0.75."""
-    task = short_name(map_entry.task)
-    return [replace(baseline(map_entry, "REINFORCE with Thomas (2011)", scale, p, runs=3,
-                             name=f"sweep_{task}_thomas_fast_x{scale:g}_p{p:g}", figure="baseline sweep (Fig 2)"),
-                    episodes=SWEEP_EPISODES.get(task, map_entry.episodes))
-            for p in THOMAS_EXPLORE]
-
-
-def first_sweep(map_entry: Experiment, method: str, scale: float) -> Experiment:
-    """An entry of our first sweep: every rate (output layers included) at ``scale`` times MAP
-    Propagation's. On Acrobot it learned nothing at any scale, which moved the sweep to ``sweep``."""
+def slow_output_entry(map_entry: Experiment, method: str, scale: float) -> Experiment:
+    """Our first grid's entry at ``scale`` (3 runs): every rate, the output layers' included, at ``scale``
+    times MAP Propagation's. On Acrobot REINFORCE learned nothing at any scale, which is why every
+    baseline's output layers learn at their first layer's rate (``baseline``; chapter 4)."""
     return baseline(map_entry, method, scale, SWEEP_EXPLORE if "Thomas" in method else 1.0, runs=3,
                     name=f"sweep_{short_name(map_entry.task)}_{MAP_TAGS[method]}_x{scale:g}",
                     figure="baseline sweep (Fig 2)", fast_output=False)
@@ -257,7 +206,7 @@ def wm_baseline(wm_entry: Experiment, method: str, scale: float, runs: int = 10,
     """A baseline of [WM]'s Fig 2 on the task of ``wm_entry``: Weight Max's network, critic and
     settings with another rule for the actor (global REINFORCE, STE backprop through the Bernoulli
     units, or backprop through continuous ReLU units) and every actor learning rate multiplied by
-    ``scale`` (the baselines' rates were never published: ``scale`` comes from the stored sweep)."""
+    ``scale`` (the baselines' rates were never published: the protocol's sweeps choose ``scale``)."""
     s, backprop = wm_entry.settings, method == "Backprop"
     if wm_entry.kind == "single_step":
         s = s.changed(lr_scale=scale, learner=WM_TAGS[method], units="normal" if backprop else "bernoulli",
@@ -270,19 +219,6 @@ def wm_baseline(wm_entry: Experiment, method: str, scale: float, runs: int = 10,
     return Experiment(name=name or f"wm_{WM_TAGS[method]}_{short_name(wm_entry.task)}", paper="chung2022weightmax",
                       figure=figure, task=wm_entry.task, method=method, episodes=wm_entry.episodes,
                       settings=s, runs=runs, group=wm_entry.group if runs == 10 else runs)
-
-
-WM_SWEEP_EPISODES = {"multiplexer": 100_000}  # episodes per sweep run: 300 on the RL tasks
-
-
-def wm_sweep(wm_entry: Experiment) -> list:
-    """[WM]'s baselines' sweep on one task: actor learning rates at 0.3, 1 and 3 times Weight Max's
-    (and beyond, per ``SWEEP_EXTENDED``), 3 runs per setting, the first 300 episodes (100,000 on
-    the multiplexer)."""
-    task = short_name(wm_entry.task)
-    return [replace(wm_baseline(wm_entry, method, s, runs=3, name=name, figure="baseline sweep (WM Fig 2)"),
-                    episodes=WM_SWEEP_EPISODES.get(task, 300))
-            for method in WM_TAGS for s, name in sweep_grid("chung2022weightmax", task, method).items()]
 
 
 # Fig 1 at the paper's settings (Table 2 of [MAP]): its entries as first registered, and the start of every
@@ -315,14 +251,10 @@ REGISTRY = {e.name: e for e in [
                     [[2e-2, 2e-5, 2e-6], [2e-2, 2e-5, 2e-6], 0], 0.9, 0.9, temperature=2.0),
     _weight_max_multiplexer("wm_multiplexer", "Weight Max", "weight_max"),
 ]}
-REGISTRY.update({e.name: e for task in ("acrobot", "cartpole", "lunarlander", "mountaincar")
-                 for e in sweep(REGISTRY[f"map_{task}"])})
-_first = ([first_sweep(REGISTRY["map_acrobot"], "REINFORCE", s) for s in (0.3, 1.0, 3.0)]
-          + [first_sweep(REGISTRY["map_acrobot"], "REINFORCE with Thomas (2011)", 0.3)])
-REGISTRY.update({e.name: e for e in _first})
-FIRST_SWEEP = {e.name for e in _first}  # evidence of why the grid changed, never a candidate setting
-REGISTRY.update({e.name: e for task in ("cartpole", "acrobot", "lunarlander", "multiplexer")
-                 for e in wm_sweep(REGISTRY[f"wm_{task}"])})
+# the output-rate check on Acrobot (chapter 4): baselines whose output layers learn at MAP Propagation's rates
+SLOW_OUTPUTS = [slow_output_entry(REGISTRY["map_acrobot"], "REINFORCE", s) for s in (0.3, 1.0, 3.0)] + [
+    slow_output_entry(REGISTRY["map_acrobot"], "REINFORCE with Thomas (2011)", 0.3)]
+REGISTRY.update({e.name: e for e in SLOW_OUTPUTS})
 # MountainCar with the symmetric action map clip(a, -1, 1) instead of the authors' clip(2a + 1, -1, 1)
 _car = REGISTRY["map_mountaincar"]
 REGISTRY["map_mountaincar_symmetric"] = replace(
@@ -346,76 +278,42 @@ REGISTRY["wm_traces_config_lunarlander"] = replace(
     _traces, name="wm_traces_config_lunarlander", figure="variant check (WM Fig 2)", runs=5,
     settings=_traces.settings.changed(actor_kind="weight_max_topdown"))
 
-# the Thomas (2011) baseline's best scale at exploring probability 0.5 (the sweep's first stage), per task;
-# tests/test_provenance.py checks each against the stored sweep
-THOMAS_SCALES = {"acrobot": 0.3, "cartpole": 0.3, "mountaincar": 0.03, "lunarlander": 0.1}
-REGISTRY.update({e.name: e for task, scale in THOMAS_SCALES.items()
-                 for e in thomas_sweep(REGISTRY[f"map_{task}"], scale)})
-
-# the baselines' settings chosen from the stored sweep (best average return over all episodes,
-# as the paper chose); tests/test_provenance.py checks every choice against the stored sweep
-BASELINE_CHOICES = {  # (paper, method, task short name) -> (learning-rate scale, exploring probability)
-    ("chung2021map", "REINFORCE", "acrobot"): (0.3, 1.0),
-    ("chung2021map", "Backprop", "acrobot"): (0.3, 1.0),
-    ("chung2021map", "REINFORCE with Thomas (2011)", "acrobot"): (0.3, 0.75),
-    ("chung2021map", "REINFORCE", "cartpole"): (1.0, 1.0),
-    ("chung2021map", "Backprop", "cartpole"): (0.3, 1.0),
-    ("chung2021map", "REINFORCE with Thomas (2011)", "cartpole"): (0.3, 0.5),
-    ("chung2021map", "REINFORCE", "mountaincar"): (0.03, 1.0),
-    ("chung2021map", "Backprop", "mountaincar"): (0.03, 1.0),
-    ("chung2021map", "REINFORCE with Thomas (2011)", "mountaincar"): (0.03, 0.5),
-    ("chung2021map", "REINFORCE", "lunarlander"): (1.0, 1.0),
-    ("chung2021map", "Backprop", "lunarlander"): (0.3, 1.0),
-    ("chung2021map", "REINFORCE with Thomas (2011)", "lunarlander"): (0.1, 0.5),
-    ("chung2022weightmax", "REINFORCE", "acrobot"): (3.0, 1.0),
-    ("chung2022weightmax", "STE backprop", "acrobot"): (3.0, 1.0),
-    ("chung2022weightmax", "Backprop", "acrobot"): (0.03, 1.0),
-    ("chung2022weightmax", "REINFORCE", "cartpole"): (100.0, 1.0),
-    ("chung2022weightmax", "STE backprop", "cartpole"): (3.0, 1.0),
-    ("chung2022weightmax", "Backprop", "cartpole"): (0.3, 1.0),
-    ("chung2022weightmax", "STE backprop", "multiplexer"): (1.0, 1.0),
-    ("chung2022weightmax", "REINFORCE", "multiplexer"): (3.0, 1.0),
-    ("chung2022weightmax", "Backprop", "multiplexer"): (0.3, 1.0),
-    ("chung2022weightmax", "REINFORCE", "lunarlander"): (0.3, 1.0),
-    ("chung2022weightmax", "STE backprop", "lunarlander"): (3.0, 1.0),
-    ("chung2022weightmax", "Backprop", "lunarlander"): (1.0, 1.0),
+# the factor on which each RL baseline's grids of layer-shaped rates are centred (chapters 4 and 6): the factor
+# an earlier, shorter sweep of ours had chosen (3 seeds of the first 300 episodes per setting, factors about 3
+# apart), before the protocol replaced it
+GRID_CENTRES = {  # (paper, method, task short name) -> factor on the paper's rates
+    ("chung2021map", "REINFORCE", "acrobot"): 0.3,
+    ("chung2021map", "Backprop", "acrobot"): 0.3,
+    ("chung2021map", "REINFORCE with Thomas (2011)", "acrobot"): 0.3,
+    ("chung2021map", "REINFORCE", "cartpole"): 1.0,
+    ("chung2021map", "Backprop", "cartpole"): 0.3,
+    ("chung2021map", "REINFORCE with Thomas (2011)", "cartpole"): 0.3,
+    ("chung2021map", "REINFORCE", "mountaincar"): 0.03,
+    ("chung2021map", "Backprop", "mountaincar"): 0.03,
+    ("chung2021map", "REINFORCE with Thomas (2011)", "mountaincar"): 0.03,
+    ("chung2021map", "REINFORCE", "lunarlander"): 1.0,
+    ("chung2021map", "Backprop", "lunarlander"): 0.3,
+    ("chung2021map", "REINFORCE with Thomas (2011)", "lunarlander"): 0.1,
+    ("chung2022weightmax", "REINFORCE", "acrobot"): 3.0,
+    ("chung2022weightmax", "STE backprop", "acrobot"): 3.0,
+    ("chung2022weightmax", "Backprop", "acrobot"): 0.03,
+    ("chung2022weightmax", "REINFORCE", "cartpole"): 100.0,
+    ("chung2022weightmax", "STE backprop", "cartpole"): 3.0,
+    ("chung2022weightmax", "Backprop", "cartpole"): 0.3,
+    ("chung2022weightmax", "STE backprop", "multiplexer"): 1.0,
+    ("chung2022weightmax", "REINFORCE", "multiplexer"): 3.0,
+    ("chung2022weightmax", "Backprop", "multiplexer"): 0.3,
+    ("chung2022weightmax", "REINFORCE", "lunarlander"): 0.3,
+    ("chung2022weightmax", "STE backprop", "lunarlander"): 3.0,
+    ("chung2022weightmax", "Backprop", "lunarlander"): 1.0,
 }
+# the paper-scale RL baselines, at their grids' centre until PROTOCOL_CHOICES (below) gives them the protocol's
+# choice; their name, runs, seed and group stay
 REGISTRY.update({e.name: e for e in (
-    baseline(REGISTRY[f"map_{task}"], method, scale, explore) if paper == "chung2021map"
-    else wm_baseline(REGISTRY[f"wm_{task}"], method, scale)
-    for (paper, method, task), (scale, explore) in BASELINE_CHOICES.items())})
+    baseline(REGISTRY[f"map_{task}"], method, centre) if paper == "chung2021map"
+    else wm_baseline(REGISTRY[f"wm_{task}"], method, centre)
+    for (paper, method, task), centre in GRID_CENTRES.items())})
 
-
-def sweep_choice(paper: str, method: str, task: str, load) -> tuple:
-    """``(scale, explore)`` of ``paper``'s sweep entry with the best average return over all episodes.
-
-    ``load(name)`` returns a stored result's returns (or raises if it is not stored). The first
-    sweep's entries (``FIRST_SWEEP``) are evidence, not candidates: every baseline uses the grid after it.
-    """
-    entries = [e for e in REGISTRY.values() if e.figure.startswith("baseline sweep") and e.paper == paper
-               and e.method == method and short_name(e.task) == task and e.name not in FIRST_SWEEP]
-    if not entries:
-        raise ValueError(f"no sweep for method {method!r} on task {task!r} in {paper!r}")
-    best = max(entries, key=lambda e: load(e.name).mean())
-    return best.settings.lr_scale, getattr(best.settings, "explore", 1.0)
-
-
-def sweep_rows(paper: str, load) -> list:
-    """One row per sweep entry of ``paper``: its setting, its average return over all episodes
-    (None while not stored) and whether ``BASELINE_CHOICES`` took it. ``load(name)`` returns a
-    stored result's returns or None."""
-    rows = []
-    for e in REGISTRY.values():
-        if e.paper != paper or not e.figure.startswith("baseline sweep"):
-            continue
-        returns = load(e.name)
-        setting = (e.settings.lr_scale, getattr(e.settings, "explore", 1.0))
-        first = e.name in FIRST_SWEEP
-        rows.append({"task": e.task, "method": e.method, "experiment": e.name, "scale": setting[0],
-                     "explore": setting[1], "grid": "first" if first else "used",
-                     "average return": None if returns is None else float(returns.mean()),
-                     "chosen": not first and BASELINE_CHOICES.get((paper, e.method, short_name(e.task))) == setting})
-    return rows
 
 # Table 1 of [MAP]: average return over all episodes, mean and std over 10 runs, as reported
 REPORTED = {
@@ -633,10 +531,10 @@ def thomas_base(task: str) -> Experiment:
 
 def map_sensitivity(task: str) -> list:
     """Stage 1 of the protocol on a task of [MAP]: backprop's actor rate, REINFORCE's, Thomas's and
-    layer-shaped backprop's factor (around the first sweep's choice, Thomas at exploring
+    layer-shaped backprop's factor (around ``GRID_CENTRES``, Thomas at exploring
     probability 0.5) and MAP Propagation's factor on the paper's rates."""
     entry = REGISTRY[f"map_{task}"]
-    centre = {m: BASELINE_CHOICES[("chung2021map", m, task)][0] for m in MAP_TAGS}
+    centre = {m: GRID_CENTRES["chung2021map", m, task] for m in MAP_TAGS}
     return [backprop_actor_sweep(entry, baseline(entry, "Backprop", 1.0), f"sens_{task}_backprop_actor"),
             scale_sweep(baseline(entry, "Backprop", 1.0), f"sens_{task}_backprop_layered",
                         centred_grid(centre["Backprop"])),
@@ -647,10 +545,10 @@ def map_sensitivity(task: str) -> list:
 
 def wm_sensitivity(task: str) -> list:
     """Stage 1 of the protocol on a task of [WM]: backprop's actor rate, REINFORCE's, STE
-    backprop's and layer-shaped backprop's actor factor (around the first sweep's choice) and
+    backprop's and layer-shaped backprop's actor factor (around ``GRID_CENTRES``) and
     Weight Max's factor on its rates."""
     entry = REGISTRY[f"wm_{task}"]
-    centre = {m: BASELINE_CHOICES[("chung2022weightmax", m, task)][0] for m in WM_TAGS}
+    centre = {m: GRID_CENTRES["chung2022weightmax", m, task] for m in WM_TAGS}
     return [backprop_actor_sweep(entry, wm_baseline(entry, "Backprop", 1.0), f"wmsens_{task}_backprop_actor"),
             scale_sweep(wm_baseline(entry, "Backprop", 1.0), f"wmsens_{task}_backprop_layered",
                         centred_grid(centre["Backprop"]), critic=False),
@@ -777,7 +675,7 @@ PROTOCOL_CHOICES = {("chung2021map", "REINFORCE", "cartpole"): ("sens_cartpole_r
                     ("chung2022weightmax", "Backprop", "acrobot"): ("wmsens_acrobot_backprop_layered", 0.03),
                     ("chung2022weightmax", "Backprop", "multiplexer"): ("wmsens_multiplexer_backprop_layered", 0.646)}
 
-# Fig 1's baselines: the first sweep did not tune them (they ran at MAP Propagation's rates) until the protocol
+# Fig 1's baselines, tuned by the protocol from the paper's rates (factor 1)
 FIG1_BASELINES = (("chung2021map", "REINFORCE", "multiplexer"), ("chung2021map", "Backprop", "multiplexer"),
                   ("chung2021map", "REINFORCE with Thomas (2011)", "multiplexer"),
                   ("chung2021map", "Backprop", "regression"))
@@ -796,25 +694,21 @@ REGISTRY.update({e.name: e for e in (
 
 
 def baseline_choice_rows(paper: str) -> list:
-    """One row per paper-scale baseline of ``paper``: its entry and what chose its setting, the
-    protocol (a sweep and the value taken) or, until the protocol's sweeps are stored, the first
-    sweep (a factor and Thomas's exploring probability) or, on Fig 1's tasks, nothing (the paper's
-    MAP Propagation rates)."""
+    """One row per paper-scale baseline of ``paper``: its entry and what sets its rates, the
+    protocol (a sweep and the value taken) or, until the protocol's sweeps of its method and task
+    are stored, its grids' centre (``GRID_CENTRES``; on Fig 1's tasks the paper's rates, factor 1)."""
     rows = []
-    for p, method, task in [*BASELINE_CHOICES, *FIG1_BASELINES]:
-        if p != paper:
+    for key in [*GRID_CENTRES, *FIG1_BASELINES]:
+        if key[0] != paper:
             continue
-        row = {"entry": final_name(p, method, task), "method": method}  # the entry's name says the task
-        if (p, method, task) in PROTOCOL_CHOICES:
-            sweep, value = PROTOCOL_CHOICES[p, method, task]
+        row = {"entry": final_name(*key), "method": key[1]}  # the entry's name says the task
+        if key in PROTOCOL_CHOICES:
+            sweep, value = PROTOCOL_CHOICES[key]
             rows.append(row | {"chosen by": "the protocol",
                                "setting": f"{sweep}: {REGISTRY[sweep].settings.sweep['axis']} {value:g}"})
-        elif (p, method, task) in BASELINE_CHOICES:
-            scale, explore = BASELINE_CHOICES[p, method, task]
-            rows.append(row | {"chosen by": "the first sweep",
-                               "setting": f"factor {scale:g}" + (f", p = {explore:g}" if explore < 1 else "")})
         else:
-            rows.append(row | {"chosen by": "not tuned", "setting": "MAP Propagation's rates"})
+            rows.append(row | {"chosen by": "its grids' centre",
+                               "setting": f"rate factor {GRID_CENTRES.get(key, 1.0):g}"})
     return rows
 
 

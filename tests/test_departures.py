@@ -48,11 +48,11 @@ def test_stored_versions_gathers_every_result(tmp_path):
 
 def test_the_baselines_row_counts_what_chose_every_baseline():
     text = departures.baselines_tuned()
-    protocol, first, *untuned = (int(n) for n in re.findall(r"(\d+) (?:by|of)", text))
+    chosen, total, *waiting = (int(n) for n in re.findall(r"\d+", text))
     rows = [r for paper in ("chung2021map", "chung2022weightmax") for r in experiments.baseline_choice_rows(paper)]
-    assert untuned == ([n] if (n := sum(r["chosen by"] == "not tuned" for r in rows)) else [])  # named only if any
-    assert protocol == len(experiments.PROTOCOL_CHOICES)
-    assert protocol + first + sum(untuned) == len(experiments.BASELINE_CHOICES) + len(experiments.FIG1_BASELINES)
+    assert chosen == len(experiments.PROTOCOL_CHOICES) == sum(r["chosen by"] == "the protocol" for r in rows)
+    assert total == len(rows) == len(experiments.GRID_CENTRES) + len(experiments.FIG1_BASELINES)
+    assert waiting == ([total - chosen] if chosen < total else [])  # named only while some still wait
     row = next(r for r in departures.departure_rows() if r["setting"] == "baselines' learning rates")
     assert row["ours"] == text
 

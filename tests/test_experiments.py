@@ -144,12 +144,10 @@ def test_cli_list_and_reproduce(tmp_path, capsys):
     assert "reinforce_multiplexer: config hash matches; 100% of" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name", ["sweep_cartpole_reinforce_fast_x1", "sweep_cartpole_thomas_fast_x1",
-                                  "sweep_cartpole_backprop_fast_x1",
-                                  "wm_cartpole", "wm_traces_cartpole", "wm_multiplexer", "wmsweep_cartpole_reinforce_x1",
-                                  "wmsweep_cartpole_ste_x1", "wmsweep_cartpole_backprop_x1",
-                                  "wmsweep_multiplexer_reinforce_x1", "wmsweep_multiplexer_ste_x1",
-                                  "wmsweep_multiplexer_backprop_x1"])
+@pytest.mark.parametrize("name", ["reinforce_cartpole", "thomas_cartpole", "backprop_cartpole",
+                                  "wm_cartpole", "wm_traces_cartpole", "wm_multiplexer", "wm_reinforce_cartpole",
+                                  "wm_ste_cartpole", "wm_backprop_cartpole", "wm_reinforce_multiplexer",
+                                  "wm_ste_multiplexer", "wm_backprop_multiplexer"])
 def test_every_kind_of_entry_runs(name):
     exp = experiments.get(name)
     returns = runner.run_group(exp, 0, 2, 2, compiled=False)["returns"]
@@ -157,31 +155,36 @@ def test_every_kind_of_entry_runs(name):
 
 
 def test_baselines_scale_the_map_propagation_learning_rates():
-    base, sweep = experiments.get("map_acrobot"), experiments.get("sweep_acrobot_backprop_fast_x0.3")
-    start = base.settings.actor_lr[0]
-    assert sweep.settings.actor_lr[0] == pytest.approx([0.3 * x for x in start[:2]] + [0.3 * start[0]])
+    base, backprop = experiments.get("map_acrobot"), experiments.baseline(experiments.get("map_acrobot"), "Backprop", 0.3)
+    start = base.settings.actor_lr[0]  # the output layers learn at the first layer's rate
+    assert backprop.settings.actor_lr[0] == pytest.approx([0.3 * x for x in start[:2]] + [0.3 * start[0]])
     end = base.settings.critic_lr[1]
-    assert sweep.settings.critic_lr[1] == pytest.approx([0.3 * x for x in end[:2]] + [0.3 * end[0]])
-    assert (sweep.settings.actor_kind, sweep.settings.critic_kind, sweep.settings.settle_steps) == ("ann", "ann", 0)
-    assert experiments.get("sweep_acrobot_thomas_fast_x1").settings.explore == 0.5
-    assert len([n for n in experiments.REGISTRY if n.startswith("sweep_cartpole_")]) == 9 + 1 + 2  # extended, Thomas p
-    assert experiments.get("sweep_mountaincar_backprop_fast_x1").episodes == 100
-    second = experiments.thomas_sweep(base, 0.3)
-    assert [e.settings.explore for e in second] == [0.25, 0.75] and second[0].name == "sweep_acrobot_thomas_fast_x0.3_p0.25"
-    assert second[1].settings.actor_lr == experiments.get("sweep_acrobot_thomas_fast_x0.3").settings.actor_lr
-    first = experiments.get("sweep_acrobot_reinforce_x3")  # the first sweep: output layers at MAP's rates too
-    assert first.settings.actor_lr[0] == pytest.approx([3 * x for x in start])
+    assert backprop.settings.critic_lr[1] == pytest.approx([0.3 * x for x in end[:2]] + [0.3 * end[0]])
+    assert (backprop.settings.actor_kind, backprop.settings.critic_kind, backprop.settings.settle_steps) == ("ann", "ann", 0)
+    assert experiments.thomas_base("acrobot").settings.explore == experiments.SWEEP_EXPLORE == 0.5
+    slow = experiments.get("sweep_acrobot_reinforce_x3")  # the output-rate check: output layers at MAP's rates too
+    assert slow.settings.actor_lr[0] == pytest.approx([3 * x for x in start]) and slow in experiments.SLOW_OUTPUTS
+    assert [e.settings.lr_scale for e in experiments.SLOW_OUTPUTS] == [0.3, 1.0, 3.0, 0.3] and slow.runs == 3
+
+
+def test_the_grids_are_centred_on_the_grid_centres():
+    for (paper, method, task), centre in experiments.GRID_CENTRES.items():
+        prefix, tag = ("sens", experiments.MAP_TAGS) if paper == "chung2021map" else ("wmsens", experiments.WM_TAGS)
+        name = f"{prefix}_{task}_{'backprop_layered' if method == 'Backprop' else tag[method]}"
+        values = experiments.get(name).settings.sweep["values"]
+        assert values[len(values) // 2] == centre and len(values) == 7, name
 
 
 def test_weight_max_baselines_change_only_the_actor_rule_and_rates():
-    wm, ste = experiments.get("wm_acrobot"), experiments.get("wmsweep_acrobot_ste_x3")
+    wm = experiments.get("wm_acrobot")
+    ste = experiments.wm_baseline(wm, "STE backprop", 3.0)
     assert ste.settings.actor_lr[0] == pytest.approx([3 * x for x in wm.settings.actor_lr[0]])
-    assert ste.settings.critic_lr == wm.settings.critic_lr and ste.episodes == 300 and ste.runs == 3
+    assert ste.settings.critic_lr == wm.settings.critic_lr and ste.episodes == wm.episodes and ste.runs == 10
     assert (ste.settings.actor_kind, ste.settings.actor_units) == ("ste", "bernoulli")
-    bp = experiments.get("wmsweep_acrobot_backprop_x1").settings
+    bp = experiments.wm_baseline(wm, "Backprop", 1.0).settings
     assert (bp.actor_kind, bp.actor_units, bp.actor_activation, bp.activation) == ("ann", "normal", "relu", "softplus")
-    mux = experiments.get("wmsweep_multiplexer_backprop_x0.3")
-    assert (mux.settings.learner, mux.settings.units, mux.episodes) == ("backprop", "normal", 100_000)
+    mux = experiments.wm_baseline(experiments.get("wm_multiplexer"), "Backprop", 0.3)
+    assert (mux.settings.learner, mux.settings.units, mux.episodes) == ("backprop", "normal", 800_000)
     assert mux.settings.lr == pytest.approx([0.3 * x for x in experiments.get("wm_multiplexer").settings.lr])
 
 
@@ -202,33 +205,6 @@ def test_table_helpers_read_the_registry():
     assert wm["LunarLander-v3"]["T"] == "2" and wm["multiplexer-20"]["critic alpha"] == "-"
     assert wm["CartPole-v1"]["lambda (critic, actor)"] == "0.8, 0" and wm["LunarLander-v3"]["actor lambda with traces"] == "0.9"
     assert all(key[1] in {e.task for e in experiments.REGISTRY.values()} for key in experiments.REPORTED_WM)
-
-
-def test_sweep_choice_takes_the_best_average_return():
-    fake = {e.name: np.full((3, 2), -abs(e.settings.lr_scale - 1))
-            for e in experiments.REGISTRY.values() if e.name.startswith("sweep_acrobot_thomas")}
-    assert experiments.sweep_choice("chung2021map", "REINFORCE with Thomas (2011)", "acrobot",
-                                    fake.__getitem__) == (1.0, 0.5)
-    fake = {e.name: np.full((3, 2), -abs(e.settings.lr_scale - 3))
-            for e in experiments.REGISTRY.values() if e.name.startswith("wmsweep_acrobot_ste")}
-    assert experiments.sweep_choice("chung2022weightmax", "STE backprop", "acrobot", fake.__getitem__) == (3.0, 1.0)
-    rows = experiments.sweep_rows("chung2022weightmax", lambda name: fake.get(name))
-    assert len(rows) == 36 + 14 and sum(r["average return"] is not None for r in rows) == 4  # grids extended 14 times
-    assert {r["scale"] for r in rows if r["experiment"].startswith("wmsweep_acrobot_ste")} == {0.3, 1.0, 3.0, 10.0}
-    with pytest.raises(ValueError, match="no sweep for method 'REINFORCE' on task 'pong'"):
-        experiments.sweep_choice("chung2021map", "REINFORCE", "pong", fake.__getitem__)
-
-
-def test_the_first_sweep_is_shown_but_never_chosen():
-    names = [e.name for e in experiments.REGISTRY.values() if e.name.startswith("sweep_acrobot_reinforce")]
-    fake = {n: np.full((3, 2), 5.0 if n in experiments.FIRST_SWEEP else -1.0) for n in names}
-    fake["sweep_acrobot_reinforce_fast_x0.1"][:] = 0.0
-    assert experiments.sweep_choice("chung2021map", "REINFORCE", "acrobot", fake.__getitem__) == (0.1, 1.0)
-    rows = {r["experiment"]: r for r in experiments.sweep_rows("chung2021map", lambda n: None)}
-    assert rows["sweep_acrobot_reinforce_x0.3"]["grid"] == "first" and not rows["sweep_acrobot_reinforce_x0.3"]["chosen"]
-    assert rows["sweep_acrobot_reinforce_fast_x0.3"]["grid"] == "used" and rows["sweep_acrobot_reinforce_fast_x0.3"]["chosen"]
-    assert {r["experiment"] for r in rows.values() if r["grid"] == "first"} == experiments.FIRST_SWEEP
-    assert [rows[f"sweep_acrobot_thomas_fast_x0.3{p}"]["explore"] for p in ("", "_p0.25", "_p0.75")] == [0.5, 0.25, 0.75]
 
 
 def test_the_extra_acrobot_runs_are_map_acrobot_with_new_seeds():

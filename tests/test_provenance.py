@@ -23,30 +23,6 @@ def test_stored_result_replays(name):
     assert report["matching"] >= 0.8
 
 
-@pytest.mark.parametrize("choice", sorted(experiments.BASELINE_CHOICES))
-def test_baseline_settings_are_the_best_of_the_stored_sweep(choice):
-    load = lambda name: store.load_result(name, experiments.get(name).config_hash())[0]["returns"]  # noqa: E731
-    assert experiments.sweep_choice(*choice, load) == experiments.BASELINE_CHOICES[choice]
-
-
-@pytest.mark.parametrize("task", sorted(experiments.THOMAS_SCALES))
-def test_thomas_second_stage_sits_at_the_best_first_stage_scale(task):
-    entries = [e for e in experiments.REGISTRY.values() if e.name.startswith(f"sweep_{task}_thomas_fast_x")
-               and e.settings.explore == experiments.SWEEP_EXPLORE]
-    load = lambda e: store.load_result(e.name, e.config_hash())[0]["returns"].mean()  # noqa: E731
-    assert max(entries, key=load).settings.lr_scale == experiments.THOMAS_SCALES[task]
-
-
-@pytest.mark.parametrize("key", sorted(experiments.SWEEP_EXTENDED))
-def test_a_sweep_grid_is_extended_only_past_a_best_end(key):
-    grid = experiments.sweep_grid(*key)
-    base = list(experiments.SWEEP_SCALES[key[0]])
-    load = lambda s: store.load_result(grid[s], experiments.get(grid[s]).config_hash())[0]["returns"].mean()  # noqa
-    for scale in experiments.SWEEP_EXTENDED[key]:  # each new scale goes on past a best end of the grid before it
-        assert max(base, key=load) == (max(base) if scale > max(base) else min(base))
-        base.append(scale)
-
-
 def family_rows(name: str) -> list:
     """The sensitivity rows of a stored sweep together with those of its stored extension, if any."""
     rows = []

@@ -185,8 +185,8 @@ def test_settings_tables_list_the_papers_entries_not_the_sweeps():
 
 def test_sensitivity_curves_put_every_stored_sweep_on_the_actors_rate():
     from companion import experiments
-    stored = {"sens_cartpole_backprop_actor", "sens_cartpole_map", "sweep_cartpole_backprop_fast_x0.3",
-              "sweep_cartpole_backprop_fast_x1"}
+    stored = {"sens_cartpole_backprop_actor", "sens_cartpole_map", "sweep_acrobot_reinforce_x0.3",
+              "sweep_acrobot_reinforce_x1"}
 
     def load(name):  # each run's return is its index: setting i of a sweep averages 3i + 1
         if name not in stored:
@@ -196,7 +196,7 @@ def test_sensitivity_curves_put_every_stored_sweep_on_the_actors_rate():
     curves = experiments.sensitivity_curves("chung2021map", load)
     assert list(curves) == ["cartpole"]
     by_label = {c["label"]: c for c in curves["cartpole"]}
-    assert sorted(by_label) == ["Backprop", "MAP Propagation"]  # the first sweep's entries are evidence, not a curve
+    assert sorted(by_label) == ["Backprop", "MAP Propagation"]  # the output-rate check is evidence, not a curve
     backprop = by_label["Backprop"]
     assert [r["actor rate"] for r in backprop["rows"]] == list(experiments.RATE_GRID)
     assert backprop["chosen"] == 1e-2 and backprop["paper"] is None  # the last setting has the largest returns
@@ -283,7 +283,7 @@ def test_a_sweep_family_joins_a_sweep_and_its_extension():
 
 def test_the_protocols_layer_shaped_backprop_sweep_is_the_dashed_curve():
     from companion import experiments
-    stored = {"sens_cartpole_backprop_actor", "sens_cartpole_backprop_layered", "sweep_cartpole_backprop_fast_x0.3"}
+    stored = {"sens_cartpole_backprop_actor", "sens_cartpole_backprop_layered", "sweep_acrobot_reinforce_x0.3"}
 
     def load(name):
         return np.zeros((experiments.get(name).runs, 2)) if name in stored else None
@@ -316,13 +316,13 @@ def test_baseline_choice_rows_say_what_chose_each_baselines_setting():
             row = rows[experiments.final_name(paper, method, task)]
             axis = experiments.get(sweep).settings.sweep["axis"]
             assert row["chosen by"] == "the protocol" and row["setting"] == f"{sweep}: {axis} {value:g}"
-    chosen = set(experiments.PROTOCOL_CHOICES)
-    first = [row for row in rows.values() if row["chosen by"] == "the first sweep"]
-    assert len(first) == len([k for k in experiments.BASELINE_CHOICES if k[0] == "chung2021map" and k not in chosen])
-    untuned = [row["entry"] for row in rows.values() if row["chosen by"] == "not tuned"]
-    assert untuned == [experiments.final_name(*key) for key in experiments.FIG1_BASELINES if key not in chosen]
-    if ("chung2021map", "REINFORCE with Thomas (2011)", "acrobot") not in experiments.PROTOCOL_CHOICES:
-        assert rows["thomas_acrobot"]["setting"] == "factor 0.3, p = 0.75"  # the first sweep's second stage
+    waiting = {row["entry"] for row in rows.values() if row["chosen by"] != "the protocol"}
+    assert waiting == {experiments.final_name(*key) for key in experiments.GRID_CENTRES
+                       if key[0] == "chung2021map" and key not in experiments.PROTOCOL_CHOICES}
+    for key, centre in experiments.GRID_CENTRES.items():  # until its choice, an entry runs at its grids' centre
+        if key[0] == "chung2021map" and key not in experiments.PROTOCOL_CHOICES:
+            row = rows[experiments.final_name(*key)]
+            assert row["setting"] == f"rate factor {centre:g}" and experiments.get(row["entry"]).settings.lr_scale == centre
 
 
 @pytest.mark.parametrize("name", ["sens_cartpole_map", "thomas_cartpole_backprop_actor", "wmsens_cartpole"])
