@@ -665,6 +665,7 @@ PROTOCOL_CHOICES = {("chung2021map", "REINFORCE", "cartpole"): ("sens_cartpole_r
                     ("chung2021map", "REINFORCE with Thomas (2011)", "lunarlander"):
                         ("sens_lunarlander_thomas_explore", 0.75),
                     ("chung2021map", "Backprop", "mountaincar"): ("sens_mountaincar_backprop_layered", 0.3),
+                    ("chung2021map", "Backprop", "lunarlander"): ("sens_lunarlander_backprop_layered", 0.646),
                     ("chung2022weightmax", "REINFORCE", "acrobot"): ("wmsens_acrobot_reinforce", 6.46),
                     ("chung2022weightmax", "STE backprop", "acrobot"): ("wmsens_acrobot_ste", 3.0),
                     ("chung2022weightmax", "STE backprop", "cartpole"): ("wmsens_cartpole_ste", 0.3),
