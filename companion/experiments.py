@@ -606,7 +606,8 @@ def backprop_stage_two(stage_one: str, actor_rate: float) -> Experiment:
 # against its stored sweep), with the critic's rate swept on RATE_GRID
 BACKPROP_ACTOR_RATES = {"sens_cartpole_backprop_actor": 1e-3, "sens_acrobot_backprop_actor": 1e-4,
                         "sens_mountaincar_backprop_actor": 1e-3, "wmsens_acrobot_backprop_actor": 1e-2,
-                        "wmsens_cartpole_backprop_actor": 1e-3, "sens_lunarlander_backprop_actor": 4.64e-4}
+                        "wmsens_cartpole_backprop_actor": 1e-3, "sens_lunarlander_backprop_actor": 4.64e-4,
+                        "wmsens_lunarlander_backprop_actor": 2.15e-4}
 REGISTRY.update({e.name: e for e in (backprop_stage_two(name, rate) for name, rate in BACKPROP_ACTOR_RATES.items())})
 
 # stage 2 for REINFORCE with Thomas (2011): the rate factor stage 1 chose on each task (checked likewise),
