@@ -676,7 +676,8 @@ PROTOCOL_CHOICES = {("chung2021map", "REINFORCE", "cartpole"): ("sens_cartpole_r
                     ("chung2022weightmax", "STE backprop", "multiplexer"): ("wmsens_multiplexer_ste", 4.64),
                     ("chung2022weightmax", "Backprop", "acrobot"): ("wmsens_acrobot_backprop_layered", 0.03),
                     ("chung2022weightmax", "Backprop", "multiplexer"): ("wmsens_multiplexer_backprop_layered", 0.646),
-                    ("chung2022weightmax", "REINFORCE", "lunarlander"): ("wmsens_lunarlander_reinforce", 1.39)}
+                    ("chung2022weightmax", "REINFORCE", "lunarlander"): ("wmsens_lunarlander_reinforce", 1.39),
+                    ("chung2022weightmax", "STE backprop", "lunarlander"): ("wmsens_lunarlander_ste", 0.646)}
 
 # Fig 1's baselines, tuned by the protocol from the paper's rates (factor 1)
 FIG1_BASELINES = (("chung2021map", "REINFORCE", "multiplexer"), ("chung2021map", "Backprop", "multiplexer"),
