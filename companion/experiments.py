@@ -307,8 +307,8 @@ GRID_CENTRES = {  # (paper, method, task short name) -> factor on the paper's ra
     ("chung2022weightmax", "STE backprop", "lunarlander"): 3.0,
     ("chung2022weightmax", "Backprop", "lunarlander"): 1.0,
 }
-# the paper-scale RL baselines, at their grids' centre until PROTOCOL_CHOICES (below) gives them the protocol's
-# choice; their name, runs, seed and group stay
+# the paper-scale RL baselines at their grids' centre; PROTOCOL_CHOICES (below) gives each the protocol's choice,
+# keeping its name, runs, seed and group
 REGISTRY.update({e.name: e for e in (
     baseline(REGISTRY[f"map_{task}"], method, centre) if paper == "chung2021map"
     else wm_baseline(REGISTRY[f"wm_{task}"], method, centre)
@@ -628,7 +628,8 @@ SENSITIVITY_EXTENDED = {"sens_acrobot_backprop_actor": (1e-5, 2.15e-5, 4.64e-5),
                         "sens_mountaincar_backprop_layered": (0.646, 1.39, 3.0),
                         "wmsens_cartpole_ste": (0.03, 0.0646, 0.139),
                         "wmsens_acrobot_backprop_actor": (0.0215, 0.0464, 0.1),
-                        "wmsens_acrobot_backprop_critic": (0.0215, 0.0464, 0.1)}
+                        "wmsens_acrobot_backprop_critic": (0.0215, 0.0464, 0.1),
+                        "wmsens_lunarlander_backprop_critic": (1e-5, 2.15e-5, 4.64e-5)}
 REGISTRY.update({e.name: e for e in (extended_sweep(REGISTRY[name], f"{name}_more", values)
                                      for name, values in SENSITIVITY_EXTENDED.items())})
 
@@ -677,7 +678,8 @@ PROTOCOL_CHOICES = {("chung2021map", "REINFORCE", "cartpole"): ("sens_cartpole_r
                     ("chung2022weightmax", "Backprop", "acrobot"): ("wmsens_acrobot_backprop_layered", 0.03),
                     ("chung2022weightmax", "Backprop", "multiplexer"): ("wmsens_multiplexer_backprop_layered", 0.646),
                     ("chung2022weightmax", "REINFORCE", "lunarlander"): ("wmsens_lunarlander_reinforce", 1.39),
-                    ("chung2022weightmax", "STE backprop", "lunarlander"): ("wmsens_lunarlander_ste", 0.646)}
+                    ("chung2022weightmax", "STE backprop", "lunarlander"): ("wmsens_lunarlander_ste", 0.646),
+                    ("chung2022weightmax", "Backprop", "lunarlander"): ("wmsens_lunarlander_backprop_layered", 0.215)}
 
 # Fig 1's baselines, tuned by the protocol from the paper's rates (factor 1)
 FIG1_BASELINES = (("chung2021map", "REINFORCE", "multiplexer"), ("chung2021map", "Backprop", "multiplexer"),
@@ -698,21 +700,14 @@ REGISTRY.update({e.name: e for e in (
 
 
 def baseline_choice_rows(paper: str) -> list:
-    """One row per paper-scale baseline of ``paper``: its entry and what sets its rates, the
-    protocol (a sweep and the value taken) or, until the protocol's sweeps of its method and task
-    are stored, its grids' centre (``GRID_CENTRES``; on Fig 1's tasks the paper's rates, factor 1)."""
+    """One row per paper-scale baseline of ``paper``: its entry (whose name says the task), its
+    method, and the protocol's choice that sets its rates: the sweep and the value taken."""
     rows = []
     for key in [*GRID_CENTRES, *FIG1_BASELINES]:
-        if key[0] != paper:
-            continue
-        row = {"entry": final_name(*key), "method": key[1]}  # the entry's name says the task
-        if key in PROTOCOL_CHOICES:
+        if key[0] == paper:
             sweep, value = PROTOCOL_CHOICES[key]
-            rows.append(row | {"chosen by": "the protocol",
-                               "setting": f"{sweep}: {REGISTRY[sweep].settings.sweep['axis']} {value:g}"})
-        else:
-            rows.append(row | {"chosen by": "its grids' centre",
-                               "setting": f"rate factor {GRID_CENTRES.get(key, 1.0):g}"})
+            rows.append({"entry": final_name(*key), "method": key[1], "sweep": sweep,
+                         "setting": f"{REGISTRY[sweep].settings.sweep['axis']} {value:g}"})
     return rows
 
 

@@ -306,23 +306,19 @@ def test_a_chosen_entry_runs_the_sweeps_setting_at_paper_scale():
         experiments.chosen_entry(final, sweep, 0.5)
 
 
-def test_baseline_choice_rows_say_what_chose_each_baselines_setting():
+@pytest.mark.parametrize("paper", ["chung2021map", "chung2022weightmax"])
+def test_every_baseline_runs_the_protocols_choice(paper):
     from companion import experiments
-    rows = {row["entry"]: row for row in experiments.baseline_choice_rows("chung2021map")}
-    assert len(rows) == 12 + len(experiments.FIG1_BASELINES)
-    assert all(experiments.get(name).method == row["method"] for name, row in rows.items())
-    for (paper, method, task), (sweep, value) in experiments.PROTOCOL_CHOICES.items():
-        if paper == "chung2021map":
-            row = rows[experiments.final_name(paper, method, task)]
-            axis = experiments.get(sweep).settings.sweep["axis"]
-            assert row["chosen by"] == "the protocol" and row["setting"] == f"{sweep}: {axis} {value:g}"
-    waiting = {row["entry"] for row in rows.values() if row["chosen by"] != "the protocol"}
-    assert waiting == {experiments.final_name(*key) for key in experiments.GRID_CENTRES
-                       if key[0] == "chung2021map" and key not in experiments.PROTOCOL_CHOICES}
-    for key, centre in experiments.GRID_CENTRES.items():  # until its choice, an entry runs at its grids' centre
-        if key[0] == "chung2021map" and key not in experiments.PROTOCOL_CHOICES:
-            row = rows[experiments.final_name(*key)]
-            assert row["setting"] == f"rate factor {centre:g}" and experiments.get(row["entry"]).settings.lr_scale == centre
+    rows = {row["entry"]: row for row in experiments.baseline_choice_rows(paper)}
+    keys = [key for key in [*experiments.GRID_CENTRES, *experiments.FIG1_BASELINES] if key[0] == paper]
+    assert len(rows) == len(keys) == sum(key[0] == paper for key in experiments.PROTOCOL_CHOICES)
+    for key in keys:
+        sweep, value = experiments.PROTOCOL_CHOICES[key]
+        row, spec = rows[experiments.final_name(*key)], experiments.get(sweep).settings.sweep
+        entry = experiments.get(row["entry"])  # the registry's entry runs the chosen setting's rates
+        assert (entry.method, row["sweep"], row["setting"]) == (key[1], sweep, f"{spec['axis']} {value:g}")
+        for name, rates in spec["changes"][spec["values"].index(value)].items():
+            assert getattr(entry.settings, name) == getattr(entry.settings.changed(**{name: rates}), name), name
 
 
 @pytest.mark.parametrize("name", ["sens_cartpole_map", "thomas_cartpole_backprop_actor", "wmsens_cartpole"])
